@@ -1,0 +1,34 @@
+"""Prints where the running demo lives and how to sign in (used by `make run`)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from menu.management.commands.seed_demo import DEMO_USERS
+
+
+class Command(BaseCommand):
+    help = "Print the demo restaurant's URLs and demo logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+
+    def handle(self, *args: object, host: str, port: str, **options: object) -> None:
+        base = f"http://{host}:{port}"
+        lines = [
+            "",
+            f"  {settings.BRIGADE_RESTAURANT_NAME} is starting at {base}/",
+            "",
+            f"  Menu      {base}/",
+            f"  Cart      {base}/cart/",
+            f"  Kitchen   {base}/kitchen/",
+            f"  Admin     {base}/{settings.ADMIN_PATH}",
+            f"  Health    {base}/healthz  {base}/readyz",
+            "",
+            "  Demo logins (email / password):",
+            *(f"    {user['role']:<9} {user['email']:<28} {user['password']}" for user in DEMO_USERS),
+            "",
+            "  Stop with Ctrl-C.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

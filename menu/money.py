@@ -1,0 +1,32 @@
+"""Money for humans, in one place. Amounts are integer minor units everywhere else.
+
+Babel knows each currency's number of decimals (JPY has none, BHD three) and
+the locale's symbol and separators, which hand-written formatting gets wrong.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision
+from django.conf import settings
+
+
+def minor_to_decimal(amount_minor: int, currency: str | None = None) -> Decimal:
+    precision = get_currency_precision(currency or settings.BRIGADE_CURRENCY)
+    return Decimal(amount_minor).scaleb(-precision)
+
+
+def format_money(amount_minor: int, currency: str | None = None) -> str:
+    currency = currency or settings.BRIGADE_CURRENCY
+    return format_currency(
+        minor_to_decimal(amount_minor, currency), currency, locale=settings.BRIGADE_MONEY_LOCALE
+    )
+
+
+def format_price_delta(amount_minor: int, currency: str | None = None) -> str:
+    """ "+€1.50" / "−€1.00" / "" for a modifier's effect on the price."""
+    if amount_minor == 0:
+        return ""
+    sign = "+" if amount_minor > 0 else "−"
+    return f"{sign}{format_money(abs(amount_minor), currency)}"

@@ -1,0 +1,90 @@
+"""The cart lives in the session as plain ids and quantities, never prices.
+
+It is priced afresh from the menu on every view, so a price change or an 86
+shows up in the cart at once and a tampered session cannot lower a price.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from orders.pricing import CartLine, price_lines
+from restaurant.errors import ApplicationError
+
+SESSION_KEY = "cart"
+
+
+class SessionCart:
+    def __init__(self, session: SessionBase) -> None:
+        self.session = session
+        raw = session.get(SESSION_KEY)
+        self._lines: list[dict[str, Any]] = raw if isinstance(raw, list) else []
+
+    def _save(self) -> None:
+        self.session[SESSION_KEY] = self._lines
+        self.session.modified = True
+
+    def lines(self) -> list[tuple[str, CartLine]]:
+        result = []
+        for raw in self._lines:
+            try:
+                line = CartLine(
+                    item_id=int(raw["item_id"]),
+                    quantity=int(raw["quantity"]),
+                    option_ids=tuple(int(i) for i in raw["option_ids"]),
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+            result.append((str(raw.get("id", "")), line))
+        return result
+
+    def cart_lines(self) -> list[CartLine]:
+        return [line for _, line in self.lines()]
+
+    def __len__(self) -> int:
+        return sum(line.quantity for _, line in self.lines())
+
+    def add(self, line: CartLine) -> None:
+        """Adds a line, merging it with an identical one; raises if the result is invalid."""
+        option_ids = tuple(sorted(line.option_ids))
+        for raw in self._lines:
+            if raw.get("item_id") == line.item_id and tuple(raw.get("option_ids", ())) == option_ids:
+                merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids)
+                price_lines([merged])
+                raw["quantity"] = merged.quantity
+                self._save()
+                return
+        candidate = CartLine(line.item_id, line.quantity, option_ids)
+        price_lines([*self.cart_lines(), candidate])
+        self._lines.append(
+            {
+                "id": secrets.token_hex(6),
+                "item_id": candidate.item_id,
+                "quantity": candidate.quantity,
+                "option_ids": list(option_ids),
+            }
+        )
+        self._save()
+
+    def _find(self, line_id: str) -> dict[str, Any]:
+        for raw in self._lines:
+            if raw.get("id") == line_id:
+                return raw
+        raise ApplicationError("That line is no longer in your cart.", code="unknown_line")
+
+    def set_quantity(self, line_id: str, quantity: int) -> None:
+        raw = self._find(line_id)
+        price_lines([CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]))])
+        raw["quantity"] = quantity
+        self._save()
+
+    def remove(self, line_id: str) -> None:
+        self._lines.remove(self._find(line_id))
+        self._save()
+
+    def clear(self) -> None:
+        self._lines = []
+        self._save()

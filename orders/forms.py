@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.conf import settings
+
+from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
+from restaurant.forms import StrictForm, parse_id_list
+
+
+def _quantity_field() -> forms.IntegerField:
+    return forms.IntegerField(
+        min_value=1,
+        max_value=settings.BRIGADE_MAX_LINE_QUANTITY,
+        error_messages={
+            "invalid": "Quantity must be a whole number.",
+            "min_value": "Quantity must be at least 1.",
+            "max_value": "Quantity can be at most %(limit_value)s.",
+        },
+    )
+
+
+MODIFIER_FIELD = re.compile(r"^mod-[0-9]{1,12}$")
+
+
+class AddToCartForm(StrictForm):
+    """An item, a quantity and one `mod-<group id>` field per modifier group.
+
+    Each group gets its own field name so a page's radio groups stay
+    independent; which group an option really belongs to is checked when the
+    line is priced, never taken from the name.
+    """
+
+    item = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quantity = _quantity_field()
+
+    def is_expected_field(self, name: str) -> bool:
+        return super().is_expected_field(name) or bool(MODIFIER_FIELD.match(name))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        values = [
+            value for name in self.data if MODIFIER_FIELD.match(name) for value in self.data.getlist(name)
+        ]
+        try:
+            cleaned["options"] = parse_id_list(values)
+        except forms.ValidationError as error:
+            self.add_error(None, error)
+        return cleaned
+
+
+class CartLineForm(StrictForm):
+    line = forms.CharField(max_length=24, widget=forms.HiddenInput)
+    quantity = _quantity_field()
+
+
+class CartRemoveForm(StrictForm):
+    line = forms.CharField(max_length=24, widget=forms.HiddenInput)
+
+
+class CheckoutForm(StrictForm):
+    checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.RadioSelect)
+    table_number = forms.CharField(
+        max_length=10, required=False, help_text="Dine in: the number on your table."
+    )
+    delivery_address = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    contact_name = forms.CharField(label="Name", max_length=100)
+    contact_email = forms.EmailField(label="Email", max_length=254)
+    contact_phone = forms.CharField(
+        label="Phone", max_length=32, required=False, help_text="Needed for delivery."
+    )
+    special_instructions = forms.CharField(
+        max_length=SPECIAL_INSTRUCTIONS_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": SPECIAL_INSTRUCTIONS_MAX_LENGTH}),
+        help_text=f"Allergies, cooking wishes… up to {SPECIAL_INSTRUCTIONS_MAX_LENGTH} characters.",
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        order_type = cleaned.get("order_type")
+        if order_type == OrderType.DINE_IN and not cleaned.get("table_number", "").strip():
+            self.add_error("table_number", "Dine-in orders need a table number.")
+        if order_type == OrderType.DELIVERY:
+            if not cleaned.get("delivery_address", "").strip():
+                self.add_error("delivery_address", "Delivery orders need an address.")
+            if not cleaned.get("contact_phone", "").strip():
+                self.add_error("contact_phone", "Delivery orders need a phone number.")
+        return cleaned
+
+
+class CancelOrderForm(StrictForm):
+    reason = forms.CharField(max_length=500, required=False)
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -1,0 +1,163 @@
+"""Orders: what a customer bought, at the price and with the choices of that moment.
+
+An order never reads the menu again after it is placed: names, prices and
+chosen modifiers are copied onto it, so editing or deleting a menu item never
+changes a past order or its total.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+def new_tracking_token() -> str:
+    # 256 bits: the link is the guest's only credential for their order.
+    return secrets.token_urlsafe(32)
+
+
+class OrderStatus(models.TextChoices):
+    # Placed and priced; waiting for the customer's payment to be confirmed.
+    AWAITING_PAYMENT = "awaiting_payment", "Placed, awaiting payment"
+    # Payment confirmed; the kitchen may now see and cook it.
+    PAID = "paid", "Paid"
+    # A chef has started cooking.
+    IN_PREPARATION = "in_preparation", "In preparation"
+    # Cooked and waiting at the pass for pickup, service or a driver.
+    READY = "ready", "Ready"
+    # Handed over: served, picked up or delivered.
+    COMPLETED = "completed", "Completed"
+    # Stopped before any money was taken.
+    CANCELLED = "cancelled", "Cancelled"
+    # Money returned after payment.
+    REFUNDED = "refunded", "Refunded"
+
+
+class OrderType(models.TextChoices):
+    DINE_IN = "dine_in", "Dine in"
+    PICKUP = "pickup", "Pickup"
+    DELIVERY = "delivery", "Delivery"
+
+
+SPECIAL_INSTRUCTIONS_MAX_LENGTH = 500
+
+
+class Order(models.Model):
+    tracking_token = models.CharField(max_length=64, unique=True, default=new_tracking_token, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        help_text="Empty for a guest order.",
+    )
+    order_type = models.CharField(max_length=16, choices=OrderType.choices)
+    table_number = models.CharField(max_length=10, blank=True)
+    delivery_address = models.TextField(max_length=500, blank=True)
+    contact_name = models.CharField(max_length=100)
+    contact_email = models.EmailField()
+    contact_phone = models.CharField(max_length=32, blank=True)
+    special_instructions = models.TextField(max_length=SPECIAL_INSTRUCTIONS_MAX_LENGTH, blank=True)
+
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.AWAITING_PAYMENT
+    )
+    # Bumped by every transition; a change made against a stale version loses.
+    version = models.PositiveIntegerField(default=1)
+
+    currency = models.CharField(max_length=3)
+    subtotal_minor = models.PositiveIntegerField()
+    total_minor = models.PositiveIntegerField()
+
+    # One checkout submission makes at most one order, however often it is sent.
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=("status", "created_at"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(order_type__in=OrderType.values), name="order_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:detail", kwargs={"token": self.tracking_token})
+
+    @property
+    def number(self) -> str:
+        """What the customer and the kitchen call the order."""
+        return f"#{self.pk}" if self.pk else "#—"
+
+    def can_customer_cancel(self) -> bool:
+        """Customers may call an order off only while no money has been taken."""
+        return self.status == OrderStatus.AWAITING_PAYMENT
+
+    def is_guest_order(self) -> bool:
+        return self.customer_id is None
+
+    def where(self) -> str:
+        if self.order_type == OrderType.DINE_IN:
+            return f"Table {self.table_number}"
+        return self.get_order_type_display()
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    menu_item = models.ForeignKey(
+        "menu.MenuItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=120)
+    base_price_minor = models.PositiveIntegerField()
+    # Base price plus every chosen modifier's price change.
+    unit_price_minor = models.PositiveIntegerField()
+    quantity = models.PositiveSmallIntegerField()
+    line_total_minor = models.PositiveIntegerField()
+    # [{"group": "Cooking", "option": "Medium", "option_id": 7, "price_delta_minor": 0}]
+    modifiers = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="orderitem_quantity_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+    def modifier_text(self) -> str:
+        return ", ".join(m["option"] for m in self.modifiers)
+
+
+class OrderEvent(models.Model):
+    """The audit trail: one row for every status change, with who and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True, choices=OrderStatus.choices)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept even if the user is deleted: "manager@…", "guest", "system:payments".
+    actor_label = models.CharField(max_length=150)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status} by {self.actor_label}"

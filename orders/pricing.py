@@ -1,0 +1,144 @@
+"""Prices a cart against the menu as it is now. The client never sends a price.
+
+Every rule a tampered form could break is checked here, once, for the cart and
+for checkout alike: quantity bounds, item on the menu and available, each
+option belonging to one of the item's groups and available, each group's
+minimum and maximum number of choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Prefetch
+
+from menu.models import MenuItem, MenuItemModifierGroup, ModifierOption
+from restaurant.errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class CartLine:
+    item_id: int
+    quantity: int
+    option_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    item: MenuItem
+    quantity: int
+    base_price_minor: int
+    unit_price_minor: int
+    modifiers: list[dict[str, object]]
+
+    @property
+    def line_total_minor(self) -> int:
+        return self.unit_price_minor * self.quantity
+
+    def modifier_text(self) -> str:
+        return ", ".join(str(m["option"]) for m in self.modifiers)
+
+
+def _items_with_groups(item_ids: set[int]) -> dict[int, MenuItem]:
+    items = (
+        MenuItem.objects.filter(pk__in=item_ids)
+        .select_related("category")
+        .prefetch_related(
+            Prefetch(
+                "item_groups",
+                queryset=MenuItemModifierGroup.objects.select_related("group").prefetch_related(
+                    Prefetch("group__options", queryset=ModifierOption.objects.order_by("sort_order", "id"))
+                ),
+            )
+        )
+    )
+    return {item.pk: item for item in items}
+
+
+def _check_quantity(quantity: int) -> None:
+    limit = settings.BRIGADE_MAX_LINE_QUANTITY
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= limit:
+        raise ApplicationError(
+            f"Quantity must be a whole number from 1 to {limit}.",
+            code="invalid_quantity",
+            data={"max": limit},
+        )
+
+
+def _price_one(line: CartLine, item: MenuItem | None) -> PricedLine:
+    _check_quantity(line.quantity)
+    if item is None or not item.is_listed or not item.category.is_active:
+        raise ApplicationError("That item is not on the menu.", code="unknown_item")
+    if not item.is_available:
+        raise ApplicationError(f"Sorry, {item.name} is sold out.", code="item_unavailable")
+    if len(set(line.option_ids)) != len(line.option_ids):
+        raise ApplicationError("An option was chosen twice.", code="duplicate_option")
+
+    option_ids = set(line.option_ids)
+    modifiers: list[dict[str, object]] = []
+    seen: set[int] = set()
+    for link in item.item_groups.all():
+        group = link.group
+        chosen = [option for option in group.options.all() if option.pk in option_ids]
+        seen.update(option.pk for option in chosen)
+        if not group.min_choices <= len(chosen) <= group.max_choices:
+            raise ApplicationError(
+                f"{item.name}: {group.name} — {group.rule_text().lower()}.",
+                code="invalid_choice_count",
+                data={"group": group.name, "min": group.min_choices, "max": group.max_choices},
+            )
+        for option in chosen:
+            if not option.is_available:
+                raise ApplicationError(
+                    f"Sorry, {option.name} is not available today.", code="option_unavailable"
+                )
+            modifiers.append(
+                {
+                    "group": group.name,
+                    "option": option.name,
+                    "option_id": option.pk,
+                    "price_delta_minor": option.price_delta_minor,
+                }
+            )
+    if option_ids - seen:
+        raise ApplicationError(f"An option chosen does not belong to {item.name}.", code="foreign_option")
+
+    unit_price = item.price_minor + sum(int(m["price_delta_minor"]) for m in modifiers)
+    if unit_price < 0:
+        raise ApplicationError("That combination has no valid price.", code="invalid_price")
+    return PricedLine(
+        item=item,
+        quantity=line.quantity,
+        base_price_minor=item.price_minor,
+        unit_price_minor=unit_price,
+        modifiers=modifiers,
+    )
+
+
+def price_lines_each(lines: Sequence[CartLine]) -> list[PricedLine | ApplicationError]:
+    """Prices each line on its own: a line that went bad (an 86) is reported, not fatal."""
+    items = _items_with_groups({line.item_id for line in lines})
+    results: list[PricedLine | ApplicationError] = []
+    for line in lines:
+        try:
+            results.append(_price_one(line, items.get(line.item_id)))
+        except ApplicationError as error:
+            results.append(error)
+    return results
+
+
+def price_line(line: CartLine) -> PricedLine:
+    return price_lines([line])[0]
+
+
+def price_lines(lines: Sequence[CartLine]) -> list[PricedLine]:
+    """Prices every line, or raises ApplicationError for the first bad one."""
+    if len(lines) > settings.BRIGADE_MAX_CART_LINES:
+        raise ApplicationError(
+            f"An order can hold at most {settings.BRIGADE_MAX_CART_LINES} different lines.",
+            code="too_many_lines",
+        )
+    items = _items_with_groups({line.item_id for line in lines})
+    return [_price_one(line, items.get(line.item_id)) for line in lines]

@@ -1,0 +1,37 @@
+"""Reads of orders, with who may see what applied in one place."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
+from accounts.roles import STAFF_ROLES, roles_of
+from orders.models import Order, OrderEvent
+
+
+def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
+    return queryset.prefetch_related(
+        "items", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
+    )
+
+
+def order_for_viewer(*, tracking_token: str, user: User | AnonymousUser) -> Order | None:
+    """The order behind a tracking link, if this visitor may see it.
+
+    A guest order is open to whoever holds its link. An order placed from an
+    account stays with that account (and staff): a forwarded link does not
+    show a customer's details to someone else.
+    """
+    order = _with_details(Order.objects.filter(tracking_token=tracking_token)).first()
+    if order is None:
+        return None
+    if order.customer_id is None:
+        return order
+    if user.is_authenticated and (order.customer_id == user.pk or roles_of(user) & STAFF_ROLES):
+        return order
+    return None
+
+
+def orders_of_customer(*, user: User) -> QuerySet[Order]:
+    return Order.objects.filter(customer=user).prefetch_related("items").order_by("-created_at")

@@ -1,0 +1,204 @@
+"""Every write to an order goes through here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.roles import Actor, Role
+from orders import state
+from orders.models import (
+    SPECIAL_INSTRUCTIONS_MAX_LENGTH,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    OrderType,
+)
+from orders.pricing import CartLine, price_lines
+from restaurant.errors import ApplicationError, Conflict, Forbidden
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    order_type: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str = ""
+    table_number: str = ""
+    delivery_address: str = ""
+    special_instructions: str = ""
+
+
+def _check_details(details: OrderDetails) -> None:
+    if details.order_type not in OrderType.values:
+        raise ApplicationError("Choose dine in, pickup or delivery.", code="invalid_order_type")
+    if details.order_type == OrderType.DINE_IN and not details.table_number.strip():
+        raise ApplicationError("Dine-in orders need a table number.", code="table_required")
+    if details.order_type == OrderType.DELIVERY and not details.delivery_address.strip():
+        raise ApplicationError("Delivery orders need an address.", code="address_required")
+    if not details.contact_name.strip() or not details.contact_email.strip():
+        raise ApplicationError("Name and email are required.", code="contact_required")
+    if len(details.special_instructions) > SPECIAL_INSTRUCTIONS_MAX_LENGTH:
+        raise ApplicationError(
+            f"Special instructions are limited to {SPECIAL_INSTRUCTIONS_MAX_LENGTH} characters.",
+            code="instructions_too_long",
+        )
+
+
+def _existing_for_key(idempotency_key: str, actor: Actor) -> Order | None:
+    order = Order.objects.filter(idempotency_key=idempotency_key).first()
+    if order is None:
+        return None
+    owner_id = actor.user.pk if actor.user else None
+    if order.customer_id != owner_id:
+        # A key is only ever handed to one session; a stranger holding it
+        # must not learn which order it made.
+        raise Conflict("This checkout was already used. Please start again.", code="key_reused")
+    return order
+
+
+def order_place(
+    *,
+    lines: Sequence[CartLine],
+    details: OrderDetails,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Prices the lines from the menu and records the order, awaiting payment.
+
+    Returns (order, created). Sending the same idempotency key again returns
+    the order the first call made instead of a second one.
+    """
+    if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
+        return existing, False
+    _check_details(details)
+    if not lines:
+        raise ApplicationError("Your cart is empty.", code="empty_cart")
+
+    try:
+        with transaction.atomic():
+            priced = price_lines(lines)
+            subtotal = sum(line.line_total_minor for line in priced)
+            order = Order.objects.create(
+                customer=actor.user,
+                order_type=details.order_type,
+                table_number=details.table_number.strip() if details.order_type == OrderType.DINE_IN else "",
+                delivery_address=details.delivery_address.strip()
+                if details.order_type == OrderType.DELIVERY
+                else "",
+                contact_name=details.contact_name.strip(),
+                contact_email=details.contact_email.strip(),
+                contact_phone=details.contact_phone.strip(),
+                special_instructions=details.special_instructions.strip(),
+                currency=settings.BRIGADE_CURRENCY,
+                subtotal_minor=subtotal,
+                total_minor=subtotal,
+                idempotency_key=idempotency_key or None,
+            )
+            OrderItem.objects.bulk_create(
+                OrderItem(
+                    order=order,
+                    menu_item=line.item,
+                    name=line.item.name,
+                    base_price_minor=line.base_price_minor,
+                    unit_price_minor=line.unit_price_minor,
+                    quantity=line.quantity,
+                    line_total_minor=line.line_total_minor,
+                    modifiers=line.modifiers,
+                )
+                for line in priced
+            )
+            _record_event(order=order, from_status="", to_status=order.status, actor=actor, reason="placed")
+    except IntegrityError:
+        # Two submissions of one checkout raced; the other one's order stands.
+        if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
+            return existing, False
+        raise
+    logger.info(
+        "order placed",
+        extra={"order_id": order.pk, "total_minor": order.total_minor, "actor": actor.label},
+    )
+    return order, True
+
+
+def _record_event(*, order: Order, from_status: str, to_status: str, actor: Actor, reason: str) -> None:
+    OrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor.user,
+        actor_label=actor.label[:150],
+        reason=reason[:500],
+    )
+
+
+def _check_may_transition(order: Order, to_status: str, actor: Actor) -> None:
+    if not state.is_allowed(order.status, to_status):
+        raise Conflict(
+            f"An order that is {order.get_status_display().lower()} cannot become "
+            f"{OrderStatus(to_status).label.lower()}.",
+            code="illegal_transition",
+            data={"from": order.status, "to": to_status},
+        )
+    if not state.may_trigger(actor, order.status, to_status):
+        raise Forbidden("You are not allowed to make that change.", code="transition_not_permitted")
+    acts_only_as_customer = not actor.has_any(frozenset(Role) - {Role.CUSTOMER})
+    if acts_only_as_customer and actor.user is not None and order.customer_id != actor.user.pk:
+        raise Forbidden("You are not allowed to make that change.", code="not_your_order")
+
+
+def order_transition(
+    *,
+    order: Order,
+    to_status: str,
+    actor: Actor,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Order:
+    """Moves the order to `to_status` if the state machine and the actor allow it.
+
+    Optimistic: the UPDATE only matches the status and version the caller saw,
+    so of two simultaneous changes exactly one wins and the other gets a
+    Conflict; no lock is held while a person decides.
+    """
+    _check_may_transition(order, to_status, actor)
+    version = order.version if expected_version is None else expected_version
+    from_status = order.status
+    with transaction.atomic():
+        updated = Order.objects.filter(pk=order.pk, status=from_status, version=version).update(
+            status=to_status, version=F("version") + 1, updated_at=timezone.now()
+        )
+        if updated != 1:
+            raise Conflict(
+                "Someone else changed this order just now. Reload it and try again.",
+                code="stale_order",
+            )
+        _record_event(order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason)
+    order.refresh_from_db()
+    logger.info(
+        "order status changed",
+        extra={"order_id": order.pk, "from": from_status, "to": to_status, "actor": actor.label},
+    )
+    return order
+
+
+def order_cancel(*, order: Order, actor: Actor, reason: str, expected_version: int | None = None) -> Order:
+    reason = reason.strip()
+    if actor.is_staff_member and not reason:
+        raise ApplicationError("Say why the order is cancelled.", code="reason_required")
+    return order_transition(
+        order=order,
+        to_status=OrderStatus.CANCELLED,
+        actor=actor,
+        reason=reason or "cancelled by customer",
+        expected_version=expected_version,
+    )

@@ -1,0 +1,221 @@
+"""Cart, checkout and order pages. Doors only: parse, call a service, render."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.roles import Actor
+from menu.models import MenuItem
+from menu.selectors import menu_categories, menu_item_detail
+from orders.cart import SessionCart
+from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
+from orders.models import Order
+from orders.pricing import CartLine, PricedLine, price_lines_each
+from orders.selectors import order_for_viewer, orders_of_customer
+from orders.services import OrderDetails, order_cancel, order_place
+from restaurant.errors import ApplicationError
+
+CHECKOUT_TOKENS_KEY = "checkout_tokens"
+CHECKOUT_TOKENS_KEPT = 20
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user) if request.user.is_authenticated else Actor.guest()
+
+
+def _form_errors(form) -> list[str]:
+    return [str(message) for messages_ in form.errors.values() for message in messages_]
+
+
+def _cart_context(request: HttpRequest) -> dict[str, object]:
+    cart = SessionCart(request.session)
+    entries = cart.lines()
+    rows = []
+    for (line_id, _line), priced in zip(
+        entries, price_lines_each([line for _, line in entries]), strict=True
+    ):
+        if isinstance(priced, PricedLine):
+            rows.append({"id": line_id, "priced": priced, "error": None})
+        else:
+            rows.append({"id": line_id, "priced": None, "error": priced.message})
+    return {
+        "rows": rows,
+        "subtotal_minor": sum(row["priced"].line_total_minor for row in rows if row["priced"]),
+        "has_problems": any(row["error"] for row in rows),
+    }
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    form = AddToCartForm(request.POST)
+    errors: list[str] = []
+    if form.is_valid():
+        line = CartLine(
+            item_id=form.cleaned_data["item"],
+            quantity=form.cleaned_data["quantity"],
+            option_ids=tuple(form.cleaned_data["options"]),
+        )
+        try:
+            SessionCart(request.session).add(line)
+        except ApplicationError as error:
+            errors.append(error.message)
+        else:
+            item = MenuItem.objects.only("name").get(pk=line.item_id)
+            messages.success(request, f"Added {line.quantity} × {item.name} to your cart.")
+            return redirect("menu:index")
+    else:
+        errors = _form_errors(form)
+
+    slug = (
+        MenuItem.objects.filter(pk=form.cleaned_data.get("item") or 0).values_list("slug", flat=True).first()
+    )
+    item = menu_item_detail(slug=slug) if slug else None
+    if item is None:
+        return render(
+            request, "menu/index.html", {"categories": menu_categories(), "errors": errors}, status=400
+        )
+    return render(request, "menu/item.html", {"item": item, "errors": errors}, status=400)
+
+
+@require_GET
+def cart_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/cart.html", _cart_context(request))
+
+
+@require_POST
+def cart_update(request: HttpRequest) -> HttpResponse:
+    form = CartLineForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
+        SessionCart(request.session).set_quantity(form.cleaned_data["line"], form.cleaned_data["quantity"])
+    except ApplicationError as error:
+        return render(
+            request, "orders/cart.html", {**_cart_context(request), "errors": [error.message]}, status=400
+        )
+    messages.success(request, "Cart updated.")
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest) -> HttpResponse:
+    form = CartRemoveForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
+        SessionCart(request.session).remove(form.cleaned_data["line"])
+    except ApplicationError as error:
+        return render(
+            request, "orders/cart.html", {**_cart_context(request), "errors": [error.message]}, status=400
+        )
+    messages.success(request, "Removed from your cart.")
+    return redirect("orders:cart")
+
+
+def _issue_checkout_token(request: HttpRequest) -> str:
+    token = secrets.token_hex(16)
+    tokens = [t for t in request.session.get(CHECKOUT_TOKENS_KEY, []) if isinstance(t, str)]
+    request.session[CHECKOUT_TOKENS_KEY] = [*tokens, token][-CHECKOUT_TOKENS_KEPT:]
+    return token
+
+
+def _checkout_page(
+    request: HttpRequest, form: CheckoutForm, errors: list[str], status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "orders/checkout.html",
+        {**_cart_context(request), "form": form, "errors": errors},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    cart = SessionCart(request.session)
+    if request.method == "GET":
+        if not len(cart):
+            messages.info(request, "Your cart is empty: add something from the menu first.")
+            return redirect("orders:cart")
+        initial = {"checkout_token": _issue_checkout_token(request), "order_type": "pickup"}
+        if request.user.is_authenticated:
+            initial |= {"contact_name": request.user.get_full_name(), "contact_email": request.user.email}
+        return _checkout_page(request, CheckoutForm(initial=initial), [])
+
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return _checkout_page(request, form, _form_errors(form), status=400)
+    data = form.cleaned_data
+    if data["checkout_token"] not in request.session.get(CHECKOUT_TOKENS_KEY, []):
+        form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
+        return _checkout_page(
+            request, form, ["This checkout form has expired. Check your order and send it again."], status=400
+        )
+    details = OrderDetails(
+        order_type=data["order_type"],
+        contact_name=data["contact_name"],
+        contact_email=data["contact_email"],
+        contact_phone=data["contact_phone"],
+        table_number=data["table_number"],
+        delivery_address=data["delivery_address"],
+        special_instructions=data["special_instructions"],
+    )
+    try:
+        order, created = order_place(
+            lines=cart.cart_lines(),
+            details=details,
+            actor=_actor(request),
+            idempotency_key=data["checkout_token"],
+        )
+    except ApplicationError as error:
+        return _checkout_page(request, form, [error.message], status=error.status)
+    if created:
+        cart.clear()
+        messages.success(request, f"Thank you! Order {order.number} is placed.")
+    return redirect(order)
+
+
+def _viewable_order(request: HttpRequest, token: str) -> Order:
+    order = order_for_viewer(tracking_token=token, user=request.user)
+    if order is None:
+        raise Http404("No such order.")
+    return order
+
+
+@require_GET
+def order_detail(request: HttpRequest, token: str) -> HttpResponse:
+    order = _viewable_order(request, token)
+    return render(request, "orders/detail.html", {"order": order})
+
+
+@require_POST
+def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
+    order = _viewable_order(request, token)
+    form = CancelOrderForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
+        order = order_cancel(
+            order=order,
+            actor=_actor(request),
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except ApplicationError as error:
+        order.refresh_from_db()
+        context = {"order": order, "errors": [error.message]}
+        return render(request, "orders/detail.html", context, status=error.status)
+    messages.success(request, f"Order {order.number} is cancelled.")
+    return redirect(order)
+
+
+@login_required
+@require_GET
+def my_orders(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/mine.html", {"orders": orders_of_customer(user=request.user)})

@@ -1,0 +1,11 @@
+"""The Celery app. Its settings are the CELERY_* names in restaurant.settings."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "restaurant.settings")
+
+app = Celery("restaurant")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from restaurant import health
+
+admin.site.site_header = f"{settings.BRIGADE_RESTAURANT_NAME} — management"
+admin.site.site_title = "Brigade admin"
+admin.site.index_title = "Run the restaurant"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path(settings.ADMIN_PATH, admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("menu.urls")),
+    path("", include("orders.urls")),
+    path("", include("kitchen.urls")),
+]
+
+if settings.BRIGADE_SERVE_MEDIA:
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns += [
+        re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import User
+from menu.models import MenuItem, ModifierOption
+from tests.factories import (
+    CategoryFactory,
+    MenuItemFactory,
+    ModifierGroupFactory,
+    ModifierOptionFactory,
+    UserFactory,
+    attach,
+)
+from tests.requirements import MARKER_NEEDS, need
+
+# ---------------------------------------------------------------- requirements
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, (available, reason) in MARKER_NEEDS.items():
+        if item.get_closest_marker(marker):
+            need(available(), reason)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section(f"{len(skipped)} skipped test(s), and why")
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        terminalreporter.line(f"{report.nodeid}: {reason.removeprefix('Skipped: ')}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_manifest() -> None:
+    # Pages link hashed static names; the manifest must exist before they render.
+    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+        call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+
+
+# ---------------------------------------------------------------- actors
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class Actors:
+    """The cast every permission test uses, as healthchecks' alice/bob/charlie."""
+
+    customer: User
+    other_customer: User
+    waiter: User
+    chef: User
+    manager: User
+
+
+@pytest.fixture
+def actors(db) -> Actors:  # type: ignore[no-untyped-def]
+    return Actors(
+        customer=UserFactory(username="carla", role="customer"),
+        other_customer=UserFactory(username="otto", role="customer"),
+        waiter=UserFactory(username="walt", role="waiter"),
+        chef=UserFactory(username="chen", role="chef"),
+        manager=UserFactory(username="maya", role="manager"),
+    )
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+# ---------------------------------------------------------------- a small menu
+
+
+@dataclass
+class SmallMenu:
+    burger: MenuItem  # 12.00; Cooking (exactly 1), Extras (0..2)
+    lemonade: MenuItem  # 3.50; Size (exactly 1)
+    fries: MenuItem  # 4.00; no choices
+    sold_out: MenuItem  # 86ed
+    rare: ModifierOption
+    medium: ModifierOption
+    bacon: ModifierOption  # +2.00
+    cheese: ModifierOption  # +1.50
+    egg: ModifierOption  # +1.25
+    large: ModifierOption  # +1.00
+    regular: ModifierOption
+
+
+@pytest.fixture
+def small_menu(db) -> SmallMenu:  # type: ignore[no-untyped-def]
+    mains = CategoryFactory(name="Mains", slug="mains", sort_order=1)
+    drinks = CategoryFactory(name="Drinks", slug="drinks", sort_order=2)
+    cooking = ModifierGroupFactory(name="Cooking", min_choices=1, max_choices=1)
+    extras = ModifierGroupFactory(name="Extras", min_choices=0, max_choices=2)
+    size = ModifierGroupFactory(name="Size", min_choices=1, max_choices=1)
+    burger = MenuItemFactory(category=mains, name="Burger", slug="burger", price_minor=1200)
+    lemonade = MenuItemFactory(category=drinks, name="Lemonade", slug="lemonade", price_minor=350)
+    fries = MenuItemFactory(category=mains, name="Fries", slug="fries", price_minor=400)
+    sold_out = MenuItemFactory(
+        category=mains, name="Lobster", slug="lobster", price_minor=3000, is_available=False
+    )
+    attach(burger, cooking, extras)
+    attach(lemonade, size)
+    return SmallMenu(
+        burger=burger,
+        lemonade=lemonade,
+        fries=fries,
+        sold_out=sold_out,
+        rare=ModifierOptionFactory(group=cooking, name="Rare"),
+        medium=ModifierOptionFactory(group=cooking, name="Medium"),
+        bacon=ModifierOptionFactory(group=extras, name="Bacon", price_delta_minor=200),
+        cheese=ModifierOptionFactory(group=extras, name="Cheese", price_delta_minor=150),
+        egg=ModifierOptionFactory(group=extras, name="Egg", price_delta_minor=125),
+        large=ModifierOptionFactory(group=size, name="Large", price_delta_minor=100),
+        regular=ModifierOptionFactory(group=size, name="Regular"),
+    )

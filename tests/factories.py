@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth.models import Group
+
+from accounts.models import User
+from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierGroup, ModifierOption
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    first_name = "Sam"
+    last_name = "Diner"
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        if extracted:
+            self.groups.add(Group.objects.get_or_create(name=extracted)[0])
+            if extracted == "manager":
+                self.is_staff = True
+        self.save()
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class MenuItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MenuItem
+
+    category = factory.SubFactory(CategoryFactory)
+    name = factory.Sequence(lambda n: f"Dish {n}")
+    slug = factory.Sequence(lambda n: f"dish-{n}")
+    price_minor = 1000
+
+
+class ModifierGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModifierGroup
+
+    name = factory.Sequence(lambda n: f"Group {n}")
+    min_choices = 0
+    max_choices = 1
+
+
+class ModifierOptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModifierOption
+
+    group = factory.SubFactory(ModifierGroupFactory)
+    name = factory.Sequence(lambda n: f"Option {n}")
+    price_delta_minor = 0
+
+
+def attach(item: MenuItem, *groups: ModifierGroup) -> None:
+    for order, group in enumerate(groups):
+        MenuItemModifierGroup.objects.create(item=item, group=group, sort_order=order)

@@ -1,0 +1,44 @@
+"""Drive the customer's doors the way a browser does: real POSTs, real session."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+from django.urls import reverse
+
+from menu.models import MenuItem, ModifierOption
+
+TOKEN_FIELD = re.compile(r'name="checkout_token" value="([0-9a-f]+)"')
+
+
+def add_to_cart(client: Client, item: MenuItem, quantity: object = 1, options: list[ModifierOption] = (), **extra):
+    data: dict[str, object] = {"item": item.pk, "quantity": quantity, **extra}
+    for option in options:
+        data.setdefault(f"mod-{option.group_id}", [])
+        data[f"mod-{option.group_id}"].append(option.pk)  # type: ignore[union-attr]
+    return client.post(reverse("orders:cart_add"), data)
+
+
+def checkout_token(client: Client) -> str:
+    page = client.get(reverse("orders:checkout"))
+    assert page.status_code == 200, page.status_code
+    return TOKEN_FIELD.search(page.content.decode()).group(1)
+
+
+def pickup_details(**overrides: object) -> dict[str, object]:
+    return {
+        "order_type": "pickup",
+        "contact_name": "Ada Guest",
+        "contact_email": "ada@example.test",
+        "contact_phone": "",
+        "table_number": "",
+        "delivery_address": "",
+        "special_instructions": "",
+        **overrides,
+    }
+
+
+def checkout(client: Client, token: str | None = None, **details: object):
+    token = token or checkout_token(client)
+    return client.post(reverse("orders:checkout"), {"checkout_token": token, **pickup_details(**details)})
