@@ -12,7 +12,9 @@ from menu.models import MenuItem, ModifierOption
 TOKEN_FIELD = re.compile(r'name="checkout_token" value="([0-9a-f]+)"')
 
 
-def add_to_cart(client: Client, item: MenuItem, quantity: object = 1, options: list[ModifierOption] = (), **extra):
+def add_to_cart(
+    client: Client, item: MenuItem, quantity: object = 1, options: list[ModifierOption] = (), **extra
+):
     data: dict[str, object] = {"item": item.pk, "quantity": quantity, **extra}
     for option in options:
         data.setdefault(f"mod-{option.group_id}", [])

@@ -78,7 +78,9 @@ def test_more_extras_than_allowed_are_refused(client, small_menu):
 
 
 def test_the_same_option_twice_is_refused(client, small_menu):
-    response = add_to_cart(client, small_menu.burger, 1, [small_menu.medium, small_menu.bacon, small_menu.bacon])
+    response = add_to_cart(
+        client, small_menu.burger, 1, [small_menu.medium, small_menu.bacon, small_menu.bacon]
+    )
     _refused(response, "twice", client)
 
 
@@ -92,7 +94,11 @@ def test_an_unavailable_option_is_refused(client, small_menu):
 def test_garbage_option_ids_are_refused(client, small_menu):
     response = client.post(
         reverse("orders:cart_add"),
-        {"item": small_menu.burger.pk, "quantity": 1, f"mod-{small_menu.rare.group_id}": ["'; DROP TABLE x;--"]},
+        {
+            "item": small_menu.burger.pk,
+            "quantity": 1,
+            f"mod-{small_menu.rare.group_id}": ["'; DROP TABLE x;--"],
+        },
     )
     _refused(response, "Choose from the options shown", client)
 

@@ -1,0 +1,89 @@
+"""A guest orders from the demo menu in a real browser, from the menu to the order page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from menu.models import MenuItem
+from menu.money import format_money
+
+pytestmark = pytest.mark.browser
+
+CLASSIC_BURGER_MINOR = 1350
+BACON_MINOR = 200
+MOBILE = {"width": 375, "height": 812}
+
+
+def _broken(responses: list[str]) -> list[str]:
+    # The site has no favicon; the browser asking for one is not a broken page.
+    return [response for response in responses if not response.endswith("/favicon.ico")]
+
+
+def _add_to_cart(page: Page, quantity: int) -> None:
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_role("status")).to_contain_text("to your cart")
+
+
+def test_guest_orders_from_the_menu_and_lands_on_the_order_page(live_server, open_page, screenshot) -> None:
+    call_command("seed_demo", verbosity=0)
+    pizza_minor = MenuItem.objects.get(name="Margherita Pizza").price_minor
+    expected_total = format_money((CLASSIC_BURGER_MINOR + BACON_MINOR) * 2 + pizza_minor)
+    page, broken = open_page()
+
+    page.goto(live_server.url + "/")
+    expect(page.get_by_role("heading", name="Menu", level=1)).to_be_visible()
+
+    # Classic Burger: medium, fries, bacon; two of them.
+    page.get_by_role("link", name="Classic Burger").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Classic Burger"), level=1)).to_be_visible()
+    # The labels wrap the inputs, so each input is named after its option ("Bacon +€2.00").
+    page.get_by_role("group", name=re.compile(r"^Cooking")).get_by_role("radio", name="Medium", exact=True).check()
+    page.get_by_role("group", name=re.compile(r"^Side")).get_by_role("radio", name="Fries", exact=True).check()
+    page.get_by_role("group", name=re.compile(r"^Extras")).get_by_role("checkbox", name=re.compile(r"^Bacon\b")).check()
+    _add_to_cart(page, 2)
+
+    # Back on the menu: one Margherita.
+    page.get_by_role("link", name="Margherita Pizza").click()
+    _add_to_cart(page, 1)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile(r"^Cart")).click()
+    expect(page.get_by_role("heading", name="Your cart")).to_be_visible()
+    expect(page.locator(".subtotal")).to_contain_text(expected_total)
+    page.get_by_role("link", name="Check out").click()
+
+    expect(page.get_by_role("heading", name="Checkout", level=1)).to_be_visible()
+    page.get_by_label("Pickup").check()
+    page.get_by_label("Name", exact=True).fill("Grace Guest")
+    page.get_by_label("Email", exact=True).fill("grace@example.test")
+    page.get_by_label("Special instructions").fill("No pickles, please.")
+    page.get_by_role("button", name=re.compile(r"^Place order")).click()
+
+    expect(page).to_have_url(re.compile(r"/orders/[A-Za-z0-9_-]+/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Order #")
+    expect(page.locator("[data-status]")).to_contain_text("Placed, awaiting payment")
+    expect(page.locator(".lines .total")).to_have_text(expected_total)
+    expect(page.locator(".instructions")).to_have_text("No pickles, please.")
+    expect(page.get_by_role("cell", name=re.compile(r"Classic Burger"))).to_contain_text("Medium")
+    screenshot(page, "guest-order.png")
+    assert _broken(broken) == []
+
+
+def test_menu_marks_the_86ed_lobster_roll_sold_out_on_a_phone(live_server, open_page, screenshot) -> None:
+    call_command("seed_demo", verbosity=0)
+    page, broken = open_page(viewport=MOBILE)
+
+    page.goto(live_server.url + "/")
+
+    lobster = page.locator("li[data-item='lobster-roll']")
+    expect(lobster).to_contain_text("Lobster Roll")
+    expect(lobster).to_contain_text("Sold out")
+    expect(page.locator("li[data-item='classic-burger']")).not_to_contain_text("Sold out")
+    # Nothing on the page is wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+    screenshot(page, "menu-mobile.png")
+    assert _broken(broken) == []

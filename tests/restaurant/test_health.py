@@ -1,0 +1,231 @@
+"""Liveness and readiness probes, including a real Redis outage and recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from tests.requirements import has_redis_server_program, need
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_START_SECONDS = 20
+RECOVERY_SECONDS = 10
+HTTP_TIMEOUT_SECONDS = 10
+
+
+# ---------------------------------------------------------------- in-process probes
+
+
+def test_healthz_answers_ok_without_touching_any_service() -> None:
+    # Given a running process (and no database access allowed in this test)
+    # When the load balancer asks whether it is alive
+    response = Client().get("/healthz")
+
+    # Then it answers ok
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_readyz_answers_ok_with_every_configured_service_checked() -> None:
+    # Given whatever services this run is configured with (real PostgreSQL and Redis in CI)
+    expected_cache = "redis" if settings.REDIS_URL else "local memory"
+
+    # When the orchestrator asks whether the process is ready
+    response = Client().get("/readyz")
+
+    # Then every check ran against its configured backend and passed
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "ok"
+    checks = body["checks"]
+    assert set(checks) == {"database", "cache", "channel_layer", "broker"}
+    assert all(check["ok"] for check in checks.values()), checks
+    assert checks["database"]["backend"] == connection.vendor
+    assert checks["cache"]["backend"] == expected_cache
+
+
+# ---------------------------------------------------------------- a real server and a real outage
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Every process a test starts; each is stopped afterwards, whatever happened."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        yield started
+    finally:
+        for process in reversed(started):
+            stop(process)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{what} did not happen within {seconds} s", pytrace=False)
+
+
+def start_redis(
+    port: int, workdir: Path, processes: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    processes.append(process)
+
+    def answers() -> bool:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    wait_until(answers, SERVER_START_SECONDS, f"redis-server answering on port {port}")
+    return process
+
+
+def get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:  # noqa: S310 - our own URL
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_readyz_names_redis_when_it_stops_and_recovers_when_it_returns(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    need(has_redis_server_program(), "needs the redis-server program")
+
+    # Given the product served by daphne on SQLite and a throwaway Redis of its own
+    redis_port = free_port()
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    redis_server = start_redis(redis_port, redis_dir, processes)
+
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_ENV", "SENTRY_DSN"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="restaurant.settings",
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        BRIGADE_VAR_DIR=str(tmp_path / "var"),
+    )
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+
+    http_port = free_port()
+    server_log = tmp_path / "daphne.log"
+    with server_log.open("wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(http_port),
+                "restaurant.asgi:application",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    processes.append(server)
+    base = f"http://127.0.0.1:{http_port}"
+
+    def server_is_alive() -> bool:
+        if server.poll() is not None:
+            pytest.fail(f"daphne exited early:\n{server_log.read_text(errors='replace')}", pytrace=False)
+        try:
+            return get(f"{base}/healthz")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(server_is_alive, SERVER_START_SECONDS, "daphne answering /healthz")
+    status, body = get(f"{base}/readyz")
+    assert status == 200, body
+
+    # When Redis stops
+    redis_server.kill()
+    redis_server.wait(timeout=10)
+
+    # Then the product says it is not ready, and names Redis
+    status, body = get(f"{base}/readyz")
+    assert status == 503, body
+    assert body["status"] == "unavailable"
+    assert "cache (redis)" in body["failed"], body
+    assert "database (sqlite)" not in body["failed"], body
+    assert all("(redis)" in failure for failure in body["failed"]), body
+
+    # When Redis comes back on the same port
+    start_redis(redis_port, redis_dir, processes)
+
+    # Then the product is ready again without a restart
+    def ready() -> bool:
+        return get(f"{base}/readyz")[0] == 200
+
+    wait_until(ready, RECOVERY_SECONDS, "/readyz answering 200 after Redis returned")
