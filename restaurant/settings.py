@@ -29,7 +29,9 @@ PRODUCTION = DJANGO_ENV == "production"
 
 _DEVELOPMENT_SECRET_KEY = "brigade-development-only-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _DEVELOPMENT_SECRET_KEY)
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Off unless asked for, even in development: `make run` serves the product as
+# customers see it (friendly error pages, hashed long-cached static files).
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 if PRODUCTION:
     if DEBUG:

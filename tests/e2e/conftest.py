@@ -69,8 +69,7 @@ def _static_files_as_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     # hashed names the manifest storage renders (brigade.<hash>.css) do not
     # exist: every page would load unstyled. Let the requests through to
     # WhiteNoise instead, which serves the collected STATIC_ROOT as production does.
-    if not os.environ.get("XX_NOPATCH"):
-        monkeypatch.setattr(StaticFilesHandler, "_should_handle", lambda self, path: False)
+    monkeypatch.setattr(StaticFilesHandler, "_should_handle", lambda self, path: False)
 
 
 class BrokenResponses(list):

@@ -57,10 +57,11 @@ def test_guest_orders_from_the_menu_and_lands_on_the_order_page(live_server, ope
     page.get_by_role("link", name="Check out").click()
 
     expect(page.get_by_role("heading", name="Checkout", level=1)).to_be_visible()
-    page.get_by_label("Pickup").check()
-    page.get_by_label("Name", exact=True).fill("Grace Guest")
-    page.get_by_label("Email", exact=True).fill("grace@example.test")
-    page.get_by_label("Special instructions").fill("No pickles, please.")
+    page.get_by_role("radio", name="Pickup").check()
+    # Required labels end in an aria-hidden "*": the accessible name is just "Name".
+    page.get_by_role("textbox", name="Name", exact=True).fill("Grace Guest")
+    page.get_by_role("textbox", name="Email", exact=True).fill("grace@example.test")
+    page.get_by_role("textbox", name="Special instructions").fill("No pickles, please.")
     page.get_by_role("button", name=re.compile(r"^Place order")).click()
 
     expect(page).to_have_url(re.compile(r"/orders/[A-Za-z0-9_-]+/$"))
