@@ -72,7 +72,7 @@ def init_sentry(*, dsn: str, environment: str) -> None:
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
 
-    from restaurant.env import env_str
+    from restaurant.env import env_float, env_str
 
     sentry_sdk.init(
         dsn=dsn,
@@ -81,5 +81,5 @@ def init_sentry(*, dsn: str, environment: str) -> None:
         integrations=[DjangoIntegration(), CeleryIntegration()],
         # Customers' names, emails and addresses stay out of error reports.
         send_default_pii=False,
-        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
     )

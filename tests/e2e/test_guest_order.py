@@ -42,9 +42,15 @@ def test_guest_orders_from_the_menu_and_lands_on_the_order_page(live_server, ope
     page.get_by_role("link", name="Classic Burger").click()
     expect(page.get_by_role("heading", name=re.compile(r"^Classic Burger"), level=1)).to_be_visible()
     # The labels wrap the inputs, so each input is named after its option ("Bacon +€2.00").
-    page.get_by_role("group", name=re.compile(r"^Cooking")).get_by_role("radio", name="Medium", exact=True).check()
-    page.get_by_role("group", name=re.compile(r"^Side")).get_by_role("radio", name="Fries", exact=True).check()
-    page.get_by_role("group", name=re.compile(r"^Extras")).get_by_role("checkbox", name=re.compile(r"^Bacon\b")).check()
+    page.get_by_role("group", name=re.compile(r"^Cooking")).get_by_role(
+        "radio", name="Medium", exact=True
+    ).check()
+    page.get_by_role("group", name=re.compile(r"^Side")).get_by_role(
+        "radio", name="Fries", exact=True
+    ).check()
+    page.get_by_role("group", name=re.compile(r"^Extras")).get_by_role(
+        "checkbox", name=re.compile(r"^Bacon\b")
+    ).check()
     _add_to_cart(page, 2)
 
     # Back on the menu: one Margherita.

@@ -174,3 +174,35 @@ def test_two_simultaneous_transitions_of_one_order_exactly_one_wins(actors, smal
     order.refresh_from_db()
     assert order.version == 3
     assert order.events.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_submissions_of_one_checkout_make_one_order(small_menu):
+    barrier = threading.Barrier(2)
+    results: list[object] = [None, None]
+
+    def submit(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = order_place(
+                lines=[CartLine(small_menu.fries.pk, 1)],
+                details=OrderDetails(order_type="pickup", contact_name="A", contact_email="a@example.test"),
+                actor=Actor.guest(),
+                idempotency_key="double-click-key",
+            )
+        except Exception as error:  # noqa: BLE001 - the test reports whatever happened
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert Order.objects.count() == 1
+    (first, first_created), (second, second_created) = results
+    assert first.pk == second.pk
+    assert sorted([first_created, second_created]) == [False, True]

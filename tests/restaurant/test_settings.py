@@ -21,7 +21,7 @@ from restaurant import settings as brigade_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Every env_str/env_bool/env_int/env_list("NAME" ...) call is a variable Brigade reads.
-_ENV_READ = re.compile(r"""\benv_(?:str|bool|int|list)\(\s*["']([A-Za-z0-9_]+)["']""")
+_ENV_READ = re.compile(r"""\benv_(?:str|bool|int|float|list)\(\s*["']([A-Za-z0-9_]+)["']""")
 _FILES_READING_ENVIRONMENT = [
     REPO_ROOT / "restaurant" / "settings.py",
     REPO_ROOT / "restaurant" / "observability.py",
@@ -243,3 +243,34 @@ def test_env_example_documents_every_variable_the_settings_read() -> None:
     # Then every variable is named in it
     missing = sorted(name for name in names if not re.search(rf"\b{name}\b", documented))
     assert not missing, f".env.example does not mention: {', '.join(missing)}"
+
+
+def test_blank_variables_as_in_env_example_mean_the_defaults(tmp_path):
+    """Loading .env.example as it is (blank values) must give the embedded defaults."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        {
+            "DJANGO_DEBUG": "",
+            "SECRET_KEY": "",
+            "ALLOWED_HOSTS": "",
+            "STATIC_ROOT": "",
+            "BRIGADE_SERVE_MEDIA": "",
+            "SENTRY_TRACES_SAMPLE_RATE": "",
+            "BRIGADE_VAR_DIR": str(tmp_path),
+        }
+    )
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DEBUG, bool(s.SECRET_KEY), '127.0.0.1' in s.ALLOWED_HOSTS, "
+        "s.STATIC_ROOT.name, s.BRIGADE_SERVE_MEDIA)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "restaurant.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "staticfiles", "True"]
