@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.roles import Actor
 from orders import state
@@ -13,6 +10,7 @@ from orders.models import Order, OrderEvent, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_cancel, order_place, order_transition
 from restaurant.errors import Conflict, Forbidden
+from tests.concurrency import run_simultaneously
 
 S = OrderStatus
 
@@ -143,32 +141,17 @@ def test_two_simultaneous_transitions_of_one_order_exactly_one_wins(actors, smal
     # Both threads read the order before either writes: the race the kitchen
     # and the manager run when one starts cooking as the other refunds.
     copies = [Order.objects.get(pk=order.pk), Order.objects.get(pk=order.pk)]
-    moves = [
-        (S.IN_PREPARATION, Actor.for_user(actors.chef)),
-        (S.REFUNDED, Actor.for_user(actors.manager)),
-    ]
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = [None, None]
+    outcomes = run_simultaneously(
+        lambda: order_transition(
+            order=copies[0], to_status=S.IN_PREPARATION, actor=Actor.for_user(actors.chef)
+        ),
+        lambda: order_transition(order=copies[1], to_status=S.REFUNDED, actor=Actor.for_user(actors.manager)),
+    )
 
-    def run(index: int) -> None:
-        to_status, actor = moves[index]
-        try:
-            barrier.wait(timeout=10)
-            order_transition(order=copies[index], to_status=to_status, actor=actor)
-            outcomes[index] = "won"
-        except Conflict as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(map(type, outcomes), key=str) == sorted([str, Conflict], key=str)
-    loser = next(outcome for outcome in outcomes if isinstance(outcome, Conflict))
+    winners = [outcome for outcome in outcomes if isinstance(outcome, Order)]
+    losers = [outcome for outcome in outcomes if isinstance(outcome, Conflict)]
+    assert (len(winners), len(losers)) == (1, 1), outcomes
+    loser = losers[0]
     assert loser.code == "stale_order"
     assert "Someone else changed this order" in loser.message
     order.refresh_from_db()
@@ -179,28 +162,15 @@ def test_two_simultaneous_transitions_of_one_order_exactly_one_wins(actors, smal
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_submissions_of_one_checkout_make_one_order(small_menu):
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
+    def submit() -> tuple[Order, bool]:
+        return order_place(
+            lines=[CartLine(small_menu.fries.pk, 1)],
+            details=OrderDetails(order_type="pickup", contact_name="A", contact_email="a@example.test"),
+            actor=Actor.guest(),
+            idempotency_key="double-click-key",
+        )
 
-    def submit(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = order_place(
-                lines=[CartLine(small_menu.fries.pk, 1)],
-                details=OrderDetails(order_type="pickup", contact_name="A", contact_email="a@example.test"),
-                actor=Actor.guest(),
-                idempotency_key="double-click-key",
-            )
-        except Exception as error:  # noqa: BLE001 - the test reports whatever happened
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_simultaneously(submit, submit)
 
     assert Order.objects.count() == 1
     (first, first_created), (second, second_created) = results
