@@ -72,21 +72,21 @@ def _static_files_as_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(StaticFilesHandler, "_should_handle", lambda self, path: False)
 
 
-class BrokenResponses(list):
-    """Every response of 400 or more a page received (a missing stylesheet shows here)."""
-
-
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[..., tuple[Page, BrokenResponses]]]:
-    """Opens a fresh browser context (own cookies, own viewport) and returns its page."""
+def open_page(browser: Browser) -> Iterator[Callable[..., tuple[Page, list[str]]]]:
+    """Opens a page in a fresh context (own cookies, own viewport).
+
+    Returns the page and a list that collects "<status> <url>" of every response
+    of 400 or more it receives, so a missing stylesheet or script fails the test.
+    """
     contexts = []
 
-    def _open(viewport: dict[str, int] = DESKTOP) -> tuple[Page, BrokenResponses]:
+    def _open(viewport: dict[str, int] = DESKTOP) -> tuple[Page, list[str]]:
         context = browser.new_context(viewport=viewport, locale="en-IE")
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        broken = BrokenResponses()
+        broken: list[str] = []
         page.on("response", lambda r: broken.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         return page, broken
 
