@@ -25,6 +25,7 @@ _ENV_READ = re.compile(r"""\benv_(?:str|bool|int|float|list)\(\s*["']([A-Za-z0-9
 _FILES_READING_ENVIRONMENT = [
     REPO_ROOT / "restaurant" / "settings.py",
     REPO_ROOT / "restaurant" / "observability.py",
+    REPO_ROOT / "accounts" / "social.py",
 ]
 SUBPROCESS_TIMEOUT_SECONDS = 90
 
