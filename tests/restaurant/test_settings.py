@@ -275,3 +275,27 @@ def test_blank_variables_as_in_env_example_mean_the_defaults(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "True", "staticfiles", "True"]
+
+
+def test_production_cookies_are_secure_http_only_and_same_site(tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path, DJANGO_ENV="production", SECRET_KEY=random_secret_key(), ALLOWED_HOSTS="b.example"
+    )
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps(["
+        "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
+        "s.SESSION_COOKIE_SAMESITE, s.CSRF_COOKIE_SAMESITE, s.SECURE_HSTS_SECONDS, "
+        "s.SECURE_SSL_REDIRECT, s.DEBUG]))"
+    )
+    result = run_python(["-c", code], env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        True,
+        True,
+        True,
+        "Lax",
+        "Lax",
+        31536000,
+        True,
+        False,
+    ]
