@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.openid_connect",
     "waffle",
+    "django_ratelimit",
     "accounts",
     "menu",
     "orders",
@@ -150,6 +151,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 
+SILENCED_SYSTEM_CHECKS: list[str] = []
 if REDIS_URL:
     # https://github.com/jazzband/django-redis
     CACHES = {
@@ -184,6 +186,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Local memory is per process: fine for the one-process embedded mode,
+    # which is all it serves. Production sets REDIS_URL and the check applies.
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -228,6 +233,30 @@ SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
+# Unknown email and wrong password get the same answer; password reset never
+# says whether an account exists.
+ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's own limits, stated rather than inherited.
+# https://docs.allauth.org/en/latest/account/rate_limits.html
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "confirm_email": "1/3m/key",
+    "reauthenticate": "10/m/user",
+}
+# Brigade's sign-in limits (django-ratelimit, on the shared cache): every
+# attempt counts, per client IP and per account.
+SIGN_IN_RATE_PER_IP = env_str("SIGN_IN_RATE_PER_IP", "10/5m")
+SIGN_IN_RATE_PER_ACCOUNT = env_str("SIGN_IN_RATE_PER_ACCOUNT", "8/15m")
+SIGN_IN_RETRY_AFTER_SECONDS = env_int("SIGN_IN_RETRY_AFTER_SECONDS", 300)
+RATELIMIT_USE_CACHE = "default"
+# Behind a proxy, the header holding the client's address (e.g. HTTP_X_REAL_IP).
+RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
 
 # ------------------------------------------------------------------------------
 # Internationalisation and money

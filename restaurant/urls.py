@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from accounts.views import RateLimitedLoginView
 from restaurant import health
 
 admin.site.site_header = f"{settings.BRIGADE_RESTAURANT_NAME} — management"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path(settings.ADMIN_PATH, admin.site.urls),
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("", include("menu.urls")),
     path("", include("orders.urls")),
@@ -24,3 +26,9 @@ if settings.BRIGADE_SERVE_MEDIA:
     urlpatterns += [
         re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
     ]
+
+handler400 = "restaurant.error_views.bad_request"
+handler403 = "restaurant.error_views.permission_denied"
+handler404 = "restaurant.error_views.page_not_found"
+handler429 = "restaurant.error_views.too_many_requests"
+handler500 = "restaurant.error_views.server_error"

@@ -1,0 +1,111 @@
+"""Sign-in resists guessing and never tells whether an account exists."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.conftest import PASSWORD, client_for
+
+pytestmark = pytest.mark.django_db
+
+NEUTRAL = "The email address and/or password you specified are not correct."
+
+
+def _sign_in(client, email: str, password: str, ip: str):
+    return client.post(reverse("account_login"), {"login": email, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_twenty_wrong_passwords_from_one_ip_are_limited_and_others_still_sign_in(actors):
+    attacker = client_for(None)
+
+    answers = [_sign_in(attacker, actors.customer.email, f"guess-{n}", "203.0.113.9") for n in range(20)]
+
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[0] == 200 and NEUTRAL in answers[0].content.decode()
+    assert 429 in statuses
+    limited = answers[statuses.index(429)]
+    assert int(limited["Retry-After"]) > 0
+    assert "Too many attempts" in limited.content.decode()
+    assert actors.customer.email not in limited.content.decode()
+    # Once limited, stays limited: even the right password from that IP is refused.
+    assert _sign_in(attacker, actors.customer.email, PASSWORD, "203.0.113.9").status_code == 429
+
+    # Another person, another IP, their own right password: signed in.
+    other = client_for(None)
+    response = _sign_in(other, actors.other_customer.email, PASSWORD, "198.51.100.7")
+    assert response.status_code == 302
+    assert other.session.get("_auth_user_id") == str(actors.other_customer.pk)
+
+
+def test_guessing_one_account_from_many_ips_is_limited_per_account(actors):
+    statuses = [
+        _sign_in(client_for(None), actors.customer.email, f"guess-{n}", f"192.0.2.{n}").status_code
+        for n in range(12)
+    ]
+    assert 429 in statuses
+    assert statuses[0] == 200
+
+
+def test_an_unknown_email_gets_the_same_answer_as_a_wrong_password(actors):
+    wrong_password = _sign_in(client_for(None), actors.customer.email, "nope-nope", "192.0.2.50")
+    unknown_email = _sign_in(client_for(None), "nobody@example.test", "nope-nope", "192.0.2.51")
+
+    assert wrong_password.status_code == unknown_email.status_code == 200
+    assert NEUTRAL in wrong_password.content.decode()
+    assert NEUTRAL in unknown_email.content.decode()
+
+
+def test_password_reset_never_says_whether_an_account_exists(actors, client):
+    known = client.post(reverse("account_reset_password"), {"email": actors.customer.email})
+    unknown = client.post(reverse("account_reset_password"), {"email": "nobody@example.test"})
+
+    assert known.status_code == unknown.status_code == 302
+    assert known["Location"] == unknown["Location"]
+    # allauth mails the unknown address too, saying no account exists: only the
+    # mailbox owner learns it.
+    recipients = sorted(address for message in mail.outbox for address in message.to)
+    assert recipients == sorted([actors.customer.email, "nobody@example.test"])
+
+
+def test_sign_in_events_are_logged_without_the_email_or_password(actors, caplog):
+    caplog.set_level(logging.INFO, logger="brigade.security")
+
+    _sign_in(client_for(None), actors.customer.email, "wrong-secret", "192.0.2.60")
+    _sign_in(client_for(None), actors.customer.email, PASSWORD, "192.0.2.61")
+
+    events = [
+        (record.getMessage(), record.__dict__)
+        for record in caplog.records
+        if record.name == "brigade.security"
+    ]
+    assert [name for name, _ in events] == ["sign-in failed", "sign-in succeeded"]
+    dump = json.dumps([{k: str(v) for k, v in fields.items()} for _, fields in events])
+    assert actors.customer.email not in dump
+    assert "wrong-secret" not in dump and PASSWORD not in dump
+    assert events[0][1]["ip"] == "192.0.2.60"
+
+
+def test_a_role_change_is_logged(actors, caplog):
+    from django.contrib.auth.models import Group
+
+    caplog.set_level(logging.INFO, logger="brigade.security")
+    actors.customer.groups.add(Group.objects.get(name="chef"))
+
+    record = next(r for r in caplog.records if r.getMessage() == "roles changed")
+    assert record.user_id == actors.customer.pk
+    assert "chef" in record.roles
+
+
+def test_api_clients_get_json_errors_with_no_internals(client):
+    response = client.get("/api/v1/nothing-here/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 404
+    body = response.json()
+    assert body["error"]["code"] == "not_found"
+    assert set(body["error"]) == {"code", "message", "data", "request_id"}
+    assert body["error"]["request_id"] == response["X-Request-ID"]
