@@ -43,4 +43,4 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache artifacts
+	rm -rf $(VENV) staticfiles var .pytest_cache artifacts tests/oidc/node_modules

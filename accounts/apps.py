@@ -5,4 +5,10 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from accounts import signals  # noqa: F401 - connects the security log receivers
+        from accounts.role_groups import sync_after_migrate
+
+        # Roles follow accounts.permissions after every migrate (and test flush).
+        post_migrate.connect(sync_after_migrate, dispatch_uid="accounts.role_groups")

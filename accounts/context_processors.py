@@ -1,9 +1,8 @@
 from django.http import HttpRequest
 
-from accounts.roles import Role, roles_of
+from accounts.permissions import Capability, can
 
 
 def roles(request: HttpRequest) -> dict[str, bool]:
     user = getattr(request, "user", None)
-    user_roles = roles_of(user) if user is not None else frozenset()
-    return {"works_kitchen": bool(user_roles & {Role.CHEF, Role.MANAGER})}
+    return {"works_kitchen": user is not None and can(user, Capability.USE_KITCHEN_BOARD)}

@@ -26,7 +26,9 @@ class Address(models.Model):
     street = models.CharField(max_length=200)
     city = models.CharField(max_length=100)
     postcode = models.CharField(max_length=16, blank=True)
-    instructions = models.CharField(max_length=200, blank=True, help_text="Gate code, floor, where to leave it.")
+    instructions = models.CharField(
+        max_length=200, blank=True, help_text="Gate code, floor, where to leave it."
+    )
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

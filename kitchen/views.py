@@ -14,15 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import Actor, Role
+from accounts.permissions import Capability, can
+from accounts.roles import Actor
 from kitchen.selectors import board_orders
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from orders.state import KITCHEN_STATUSES
 from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm
-
-BOARD_ROLES = frozenset({Role.CHEF, Role.MANAGER})
 
 # What each button on the board does.
 BOARD_MOVES = {
@@ -40,7 +39,7 @@ class BoardMoveForm(StrictForm):
 
 def _board_actor(request: HttpRequest) -> Actor:
     actor = Actor.for_user(request.user)
-    if not actor.has_any(BOARD_ROLES):
+    if not can(actor, Capability.USE_KITCHEN_BOARD):
         raise PermissionDenied("The kitchen board is for chefs and managers.")
     return actor
 

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
-from accounts.roles import STAFF_ROLES, roles_of
+from accounts.permissions import Capability, can
 from orders.models import Order, OrderEvent
 
 
@@ -28,7 +28,7 @@ def order_for_viewer(*, tracking_token: str, user: User | AnonymousUser) -> Orde
         return None
     if order.customer_id is None:
         return order
-    if user.is_authenticated and (order.customer_id == user.pk or roles_of(user) & STAFF_ROLES):
+    if user.is_authenticated and (order.customer_id == user.pk or can(user, Capability.SEE_ANY_ORDER)):
         return order
     return None
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.roles import Actor, Role
+from accounts.roles import Actor
 from orders import state
 from orders.models import (
     SPECIAL_INSTRUCTIONS_MAX_LENGTH,
@@ -149,10 +149,12 @@ def _check_may_transition(order: Order, to_status: str, actor: Actor) -> None:
             code="illegal_transition",
             data={"from": order.status, "to": to_status},
         )
-    if not state.may_trigger(actor, order.status, to_status):
+    granted = state.granting_capabilities(actor, order.status, to_status)
+    if not granted:
         raise Forbidden("You are not allowed to make that change.", code="transition_not_permitted")
-    acts_only_as_customer = not actor.has_any(frozenset(Role) - {Role.CUSTOMER})
-    if acts_only_as_customer and actor.user is not None and order.customer_id != actor.user.pk:
+    # A guest proved ownership by holding the order's link; a signed-in
+    # customer must own the order.
+    if granted <= state.OWN_ORDERS_ONLY and actor.user is not None and order.customer_id != actor.user.pk:
         raise Forbidden("You are not allowed to make that change.", code="not_your_order")
 
 

@@ -56,7 +56,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     # daphne first: it replaces runserver with its ASGI server.
     "daphne",
-    "django.contrib.admin",
+    # Django admin behind the permission matrix (accounts.admin_site).
+    "accounts.admin_site.BrigadeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -227,6 +228,10 @@ ACCOUNT_LOGOUT_ON_GET = False
 
 # https://docs.allauth.org/en/latest/socialaccount/configuration.html
 SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
+# allauth trusts an ID token fetched from the token endpoint without checking
+# its signature (OIDC Core 3.1.3.7 allows that only over TLS).
+if PRODUCTION and env_str("OIDC_CLIENT_ID") and not env_str("OIDC_SERVER_URL").startswith("https://"):
+    raise ImproperlyConfigured("OIDC_SERVER_URL must be an https:// URL when DJANGO_ENV=production.")
 # A provider that vouches for an email we already know signs in to that
 # account and links itself, instead of failing on the duplicate address.
 # Only emails the provider marks verified are trusted for this.

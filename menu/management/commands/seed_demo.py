@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
 
 from allauth.account.models import EmailAddress
-from django.apps import apps
-from django.contrib.auth import get_permission_codename
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.models import User
+from accounts.role_groups import role_groups_sync
 from accounts.roles import GROUP_ROLES, Role
 from menu.models import (
     Allergen,
@@ -56,11 +54,6 @@ _USER_NAMES: dict[str, tuple[str, str]] = {
     Role.CHEF.value: ("Charlie", "Chef"),
     Role.MANAGER.value: ("Morgan", "Manager"),
 }
-
-# The manager may view/add/change/delete every model of these apps in admin.
-MANAGER_APPS = ("menu", "orders", "kitchen", "waffle")
-MANAGER_USER_PERMISSIONS = ("view_user", "change_user")
-MODEL_ACTIONS = ("view", "add", "change", "delete")
 
 # EU FIC 1169/2011 Annex II, in the order the regulation lists them.
 ALLERGENS: list[tuple[str, str]] = [
@@ -613,12 +606,8 @@ class Command(BaseCommand):
     # -- people ------------------------------------------------------------------------------------
 
     def _seed_roles_and_users(self) -> None:
-        # Permissions are made by post_migrate; make sure they exist even right after migrate.
-        for app_config in apps.get_app_configs():
-            create_permissions(app_config, verbosity=0)
-
-        role_groups = {role.value: Group.objects.get_or_create(name=role.value)[0] for role in GROUP_ROLES}
-        role_groups[Role.MANAGER.value].permissions.add(*self._manager_permissions())
+        role_groups_sync()
+        role_groups = {group.name: group for group in Group.objects.filter(name__in=GROUP_ROLES)}
 
         for demo in DEMO_USERS:
             first_name, last_name = _USER_NAMES[demo["role"]]
@@ -639,19 +628,3 @@ class Command(BaseCommand):
             EmailAddress.objects.update_or_create(
                 user=user, email=demo["email"], defaults={"verified": True, "primary": True}
             )
-
-    def _manager_permissions(self) -> list[Permission]:
-        permissions: list[Permission] = []
-        for label in MANAGER_APPS:
-            codenames = [
-                get_permission_codename(action, model._meta)
-                for model in apps.get_app_config(label).get_models()
-                for action in MODEL_ACTIONS
-            ]
-            permissions += Permission.objects.filter(content_type__app_label=label, codename__in=codenames)
-        permissions += Permission.objects.filter(
-            content_type__app_label=User._meta.app_label,
-            content_type__model=User._meta.model_name,
-            codename__in=MANAGER_USER_PERMISSIONS,
-        )
-        return permissions

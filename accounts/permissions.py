@@ -1,0 +1,112 @@
+"""Who may do what: the one permission matrix of Brigade.
+
+Pages, admin, the order state machine (and, later, sockets and the API) ask
+`can(actor_or_user, Capability.X)`; the Django permissions of each role's
+group are derived from the same table, so admin enforces it too. Changing a
+rule here changes it everywhere, and tests/accounts/test_permission_matrix.py
+holds an independent copy of the table that fails on any flip.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+from accounts.roles import Actor, Role, roles_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+
+class Capability(models.TextChoices):
+    # Cancel one's own order while no money has been taken.
+    CANCEL_OWN_UNPAID_ORDER = "cancel_own_unpaid_order"
+    # Cancel anyone's unpaid order, with a reason (a table left, a prank order).
+    CANCEL_ANY_UNPAID_ORDER = "cancel_any_unpaid_order"
+    # Record a payment: the provider's webhook, or cash/card at the table.
+    TAKE_PAYMENT = "take_payment"
+    # Open any order's page, whoever placed it.
+    SEE_ANY_ORDER = "see_any_order"
+    # Open the kitchen board.
+    USE_KITCHEN_BOARD = "use_kitchen_board"
+    # Start, bump and recall orders on the board.
+    COOK = "cook"
+    # Hand a ready order over: served, picked up, given to the driver.
+    SERVE = "serve"
+    # Give money back for a paid order.
+    REFUND = "refund"
+    # Sign in to Django admin at all.
+    USE_ADMIN = "use_admin"
+    # Edit the menu: items, modifiers, prices, 86.
+    MANAGE_MENU = "manage_menu"
+    # Orders in admin: search, audit trail, cancel with reason, payment at the till.
+    MANAGE_ORDERS = "manage_orders"
+    # Customers and staff in admin: VIP flag, roles.
+    MANAGE_PEOPLE = "manage_people"
+    # Feature flags.
+    MANAGE_FLAGS = "manage_flags"
+
+
+C = Capability
+_CUSTOMER, _WAITER, _CHEF, _MANAGER, _SYSTEM = (
+    Role.CUSTOMER,
+    Role.WAITER,
+    Role.CHEF,
+    Role.MANAGER,
+    Role.SYSTEM,
+)
+
+MATRIX: dict[Capability, frozenset[Role]] = {
+    C.CANCEL_OWN_UNPAID_ORDER: frozenset({_CUSTOMER}),
+    C.CANCEL_ANY_UNPAID_ORDER: frozenset({_WAITER, _MANAGER, _SYSTEM}),
+    C.TAKE_PAYMENT: frozenset({_WAITER, _MANAGER, _SYSTEM}),
+    C.SEE_ANY_ORDER: frozenset({_WAITER, _CHEF, _MANAGER}),
+    C.USE_KITCHEN_BOARD: frozenset({_CHEF, _MANAGER}),
+    C.COOK: frozenset({_CHEF, _MANAGER}),
+    C.SERVE: frozenset({_WAITER, _CHEF, _MANAGER}),
+    C.REFUND: frozenset({_MANAGER, _SYSTEM}),
+    C.USE_ADMIN: frozenset({_MANAGER}),
+    C.MANAGE_MENU: frozenset({_MANAGER}),
+    C.MANAGE_ORDERS: frozenset({_MANAGER}),
+    C.MANAGE_PEOPLE: frozenset({_MANAGER}),
+    C.MANAGE_FLAGS: frozenset({_MANAGER}),
+}
+
+# The Django model permissions ("app_label.codename", or "app_label.*" for
+# every permission of the app) that make a capability work in admin.
+DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
+    C.MANAGE_MENU: ("menu.*",),
+    C.MANAGE_ORDERS: (
+        "orders.view_order",
+        "orders.change_order",
+        "orders.view_orderitem",
+        "orders.view_orderevent",
+    ),
+    C.MANAGE_PEOPLE: (
+        "accounts.view_user",
+        "accounts.change_user",
+        "accounts.view_address",
+        "auth.view_group",
+    ),
+    C.MANAGE_FLAGS: ("waffle.*",),
+}
+
+
+def can(who: Actor | User | AnonymousUser, capability: Capability) -> bool:
+    roles = who.roles if isinstance(who, Actor) else roles_of(who)
+    return bool(roles & MATRIX[capability])
+
+
+def capabilities_of(role: Role) -> frozenset[Capability]:
+    return frozenset(capability for capability, roles in MATRIX.items() if role in roles)
+
+
+def django_permissions_of(role: Role) -> tuple[str, ...]:
+    return tuple(
+        permission
+        for capability in sorted(capabilities_of(role))
+        for permission in DJANGO_PERMISSIONS.get(capability, ())
+    )
