@@ -1,0 +1,268 @@
+"""The permission matrix, walked in full: every protected door x every actor.
+
+EXPECTED_MATRIX is written out independently of accounts.permissions, so
+flipping any one rule there fails test_the_matrix_is_exactly_what_the_restaurant_agreed.
+The door walk then checks that pages, actions and admin honour the matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.urls import reverse
+
+from accounts.permissions import MATRIX, Capability, capabilities_of, django_permissions_of
+from accounts.roles import Actor, Role
+from orders.models import Order, OrderStatus
+from orders.pricing import CartLine
+from orders.services import OrderDetails, order_place, order_transition
+from tests.conftest import client_for
+
+C = Capability
+ALL_ACTORS = ("anonymous", "customer", "other_customer", "waiter", "chef", "manager")
+
+EXPECTED_MATRIX = {
+    "cancel_own_unpaid_order": {"customer"},
+    "cancel_any_unpaid_order": {"waiter", "manager", "system"},
+    "take_payment": {"waiter", "manager", "system"},
+    "see_any_order": {"waiter", "chef", "manager"},
+    "use_kitchen_board": {"chef", "manager"},
+    "cook": {"chef", "manager"},
+    "serve": {"waiter", "chef", "manager"},
+    "refund": {"manager", "system"},
+    "use_admin": {"manager"},
+    "manage_menu": {"manager"},
+    "manage_orders": {"manager"},
+    "manage_people": {"manager"},
+    "manage_flags": {"manager"},
+}
+
+
+def test_the_matrix_is_exactly_what_the_restaurant_agreed():
+    actual = {capability.value: {role.value for role in roles} for capability, roles in MATRIX.items()}
+    assert actual == EXPECTED_MATRIX
+
+
+def test_only_the_manager_group_holds_admin_permissions():
+    assert django_permissions_of(Role.CUSTOMER) == ()
+    assert django_permissions_of(Role.WAITER) == ()
+    assert django_permissions_of(Role.CHEF) == ()
+    assert "menu.*" in django_permissions_of(Role.MANAGER)
+    assert C.USE_ADMIN in capabilities_of(Role.MANAGER)
+
+
+@pytest.mark.django_db
+def test_role_groups_hold_exactly_the_permissions_the_matrix_implies():
+    from django.contrib.auth.models import Group
+
+    manager = Group.objects.get(name="manager")
+    codes = {
+        f"{p.content_type.app_label}.{p.codename}" for p in manager.permissions.select_related("content_type")
+    }
+    assert "menu.change_menuitem" in codes
+    assert "orders.change_order" in codes
+    assert "orders.delete_order" not in codes
+    assert "accounts.change_user" in codes
+    for name in ("customer", "waiter", "chef"):
+        assert not Group.objects.get(name=name).permissions.exists(), name
+
+
+# ---------------------------------------------------------------- the door walk
+
+
+def _order(menu, owner, status: str = OrderStatus.AWAITING_PAYMENT) -> Order:
+    order, _ = order_place(
+        lines=[CartLine(menu.fries.pk, 1)],
+        details=OrderDetails(order_type="pickup", contact_name="A", contact_email="a@example.test"),
+        actor=Actor.for_user(owner),
+    )
+    steps = {
+        OrderStatus.PAID: [OrderStatus.PAID],
+        OrderStatus.READY: [OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY],
+    }
+    for step in steps.get(status, []):
+        order = order_transition(order=order, to_status=step, actor=Actor.system("test"))
+    return order
+
+
+def _admin_action(action: str) -> Callable:
+    def run(client, order: Order):
+        return client.post(
+            reverse("admin:orders_order_changelist"),
+            {"action": action, "_selected_action": [order.pk], "apply": "1", "reason": "walk"},
+        )
+
+    return run
+
+
+# door -> (how to knock, what it needs from the order, expected status per actor)
+DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
+    "open the customer's order page": (
+        lambda client, order: client.get(order.get_absolute_url()),
+        OrderStatus.AWAITING_PAYMENT,
+        {
+            "anonymous": 404,
+            "customer": 200,
+            "other_customer": 404,
+            "waiter": 200,
+            "chef": 200,
+            "manager": 200,
+        },
+    ),
+    "cancel the customer's unpaid order": (
+        lambda client, order: client.post(
+            reverse("orders:cancel", args=[order.tracking_token]),
+            {"version": order.version, "reason": "walk"},
+        ),
+        OrderStatus.AWAITING_PAYMENT,
+        {
+            "anonymous": 404,
+            "customer": 302,
+            "other_customer": 404,
+            "waiter": 302,
+            "chef": 403,
+            "manager": 302,
+        },
+    ),
+    "list my orders": (
+        lambda client, order: client.get(reverse("orders:mine")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 200,
+            "other_customer": 200,
+            "waiter": 200,
+            "chef": 200,
+            "manager": 200,
+        },
+    ),
+    "open the kitchen board": (
+        lambda client, order: client.get(reverse("kitchen:board")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 403,
+            "other_customer": 403,
+            "waiter": 403,
+            "chef": 200,
+            "manager": 200,
+        },
+    ),
+    "start cooking a paid order": (
+        lambda client, order: client.post(
+            reverse("kitchen:move", args=[order.pk]), {"move": "start", "version": order.version}
+        ),
+        OrderStatus.PAID,
+        {
+            "anonymous": 302,
+            "customer": 403,
+            "other_customer": 403,
+            "waiter": 403,
+            "chef": 302,
+            "manager": 302,
+        },
+    ),
+    "open admin": (
+        lambda client, order: client.get(reverse("admin:index")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 302,
+            "other_customer": 302,
+            "waiter": 302,
+            "chef": 302,
+            "manager": 200,
+        },
+    ),
+    "edit the menu in admin": (
+        lambda client, order: client.get(reverse("admin:menu_menuitem_changelist")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 302,
+            "other_customer": 302,
+            "waiter": 302,
+            "chef": 302,
+            "manager": 200,
+        },
+    ),
+    "see orders in admin": (
+        lambda client, order: client.get(reverse("admin:orders_order_changelist")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 302,
+            "other_customer": 302,
+            "waiter": 302,
+            "chef": 302,
+            "manager": 200,
+        },
+    ),
+    "see people in admin": (
+        lambda client, order: client.get(reverse("admin:accounts_user_changelist")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 302,
+            "other_customer": 302,
+            "waiter": 302,
+            "chef": 302,
+            "manager": 200,
+        },
+    ),
+    "record payment at the till in admin": (
+        _admin_action("record_payment_at_till"),
+        OrderStatus.AWAITING_PAYMENT,
+        {
+            "anonymous": 302,
+            "customer": 302,
+            "other_customer": 302,
+            "waiter": 302,
+            "chef": 302,
+            "manager": 302,
+        },
+    ),
+}
+
+# What each door changes when it lets the actor through, to tell a real
+# "allowed" from a redirect to the sign-in page.
+EFFECTS = {
+    "cancel the customer's unpaid order": OrderStatus.CANCELLED,
+    "start cooking a paid order": OrderStatus.IN_PREPARATION,
+    "record payment at the till in admin": OrderStatus.PAID,
+}
+ALLOWED_TO_CHANGE = {
+    "cancel the customer's unpaid order": {"customer", "waiter", "manager"},
+    "start cooking a paid order": {"chef", "manager"},
+    "record payment at the till in admin": {"manager"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("door", list(DOORS))
+def test_every_door_answers_every_actor_as_the_matrix_says(door, actors, small_menu):
+    knock, needs_order, expected = DOORS[door]
+    people = {
+        "anonymous": None,
+        "customer": actors.customer,
+        "other_customer": actors.other_customer,
+        "waiter": actors.waiter,
+        "chef": actors.chef,
+        "manager": actors.manager,
+    }
+    # A waiter ticked "staff" by mistake still does not get into admin.
+    actors.waiter.is_staff = True
+    actors.waiter.save()
+
+    answers, changed = {}, {}
+    for name in ALL_ACTORS:
+        order = _order(small_menu, actors.customer, needs_order) if needs_order else None
+        answers[name] = knock(client_for(people[name]), order).status_code
+        if order is not None and door in EFFECTS:
+            order.refresh_from_db()
+            changed[name] = order.status == EFFECTS[door]
+
+    assert answers == expected
+    if door in EFFECTS:
+        assert {name for name, did in changed.items() if did} == ALLOWED_TO_CHANGE[door]
