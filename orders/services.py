@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.roles import Actor
+from accounts.security_events import security_event
 from orders import state
 from orders.models import (
     SPECIAL_INSTRUCTIONS_MAX_LENGTH,
@@ -186,6 +187,8 @@ def order_transition(
             )
         _record_event(order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason)
     order.refresh_from_db()
+    if to_status == OrderStatus.REFUNDED:
+        security_event("order refunded", order_id=order.pk, actor=actor.label, total_minor=order.total_minor)
     logger.info(
         "order status changed",
         extra={"order_id": order.pk, "from": from_status, "to": to_status, "actor": actor.label},

@@ -109,3 +109,23 @@ def test_api_clients_get_json_errors_with_no_internals(client):
     assert body["error"]["code"] == "not_found"
     assert set(body["error"]) == {"code", "message", "data", "request_id"}
     assert body["error"]["request_id"] == response["X-Request-ID"]
+
+
+def test_a_refund_is_logged_as_a_security_event(actors, small_menu, caplog):
+    from accounts.roles import Actor
+    from orders.models import OrderStatus
+    from orders.pricing import CartLine
+    from orders.services import OrderDetails, order_place, order_transition
+
+    caplog.set_level(logging.INFO, logger="brigade.security")
+    order, _ = order_place(
+        lines=[CartLine(small_menu.fries.pk, 1)],
+        details=OrderDetails(order_type="pickup", contact_name="A", contact_email="a@example.test"),
+        actor=Actor.guest(),
+    )
+    order = order_transition(order=order, to_status=OrderStatus.PAID, actor=Actor.system("test"))
+    order_transition(order=order, to_status=OrderStatus.REFUNDED, actor=Actor.for_user(actors.manager))
+
+    record = next(r for r in caplog.records if r.getMessage() == "order refunded")
+    assert record.order_id == order.pk
+    assert record.actor == actors.manager.email
