@@ -8,9 +8,20 @@ from accounts.models import Address, User
 
 
 class AddressInline(admin.TabularInline):
+    """Shown for reference; customers keep their addresses on their account
+    page, whose services hold the one-default and ten-address rules."""
+
     model = Address
     extra = 0
     fields = ("label", "street", "city", "postcode", "instructions", "is_default")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
 
 
 @admin.register(User)

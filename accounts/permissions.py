@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 class Capability(models.TextChoices):
+    # Take orders for a table and follow open orders on the floor page.
+    WORK_THE_FLOOR = "work_the_floor"
     # Cancel one's own order while no money has been taken.
     CANCEL_OWN_UNPAID_ORDER = "cancel_own_unpaid_order"
     # Cancel anyone's unpaid order, with a reason (a table left, a prank order).
@@ -60,6 +62,7 @@ _CUSTOMER, _WAITER, _CHEF, _MANAGER, _SYSTEM = (
 )
 
 MATRIX: dict[Capability, frozenset[Role]] = {
+    C.WORK_THE_FLOOR: frozenset({_WAITER, _MANAGER}),
     C.CANCEL_OWN_UNPAID_ORDER: frozenset({_CUSTOMER}),
     C.CANCEL_ANY_UNPAID_ORDER: frozenset({_WAITER, _MANAGER, _SYSTEM}),
     C.TAKE_PAYMENT: frozenset({_WAITER, _MANAGER, _SYSTEM}),

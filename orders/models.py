@@ -55,6 +55,14 @@ class Order(models.Model):
         related_name="orders",
         help_text="Empty for a guest order.",
     )
+    # The waiter who took a table's order; empty when the guest ordered.
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders_taken",
+    )
     order_type = models.CharField(max_length=16, choices=OrderType.choices)
     table_number = models.CharField(max_length=10, blank=True)
     delivery_address = models.TextField(max_length=500, blank=True)

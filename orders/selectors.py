@@ -7,7 +7,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from accounts.permissions import Capability, can
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderStatus
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -35,3 +35,21 @@ def order_for_viewer(*, tracking_token: str, user: User | AnonymousUser) -> Orde
 
 def orders_of_customer(*, user: User) -> QuerySet[Order]:
     return Order.objects.filter(customer=user).prefetch_related("items").order_by("-created_at")
+
+
+OPEN_STATUSES = (
+    OrderStatus.AWAITING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.IN_PREPARATION,
+    OrderStatus.READY,
+)
+
+
+def floor_orders(*, limit: int = 200) -> list[Order]:
+    """Open orders for the floor staff, oldest first."""
+    return list(
+        Order.objects.filter(status__in=OPEN_STATUSES)
+        .select_related("placed_by")
+        .prefetch_related("items")
+        .order_by("created_at", "id")[:limit]
+    )

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from accounts.security_events import security_event
 from orders import state
@@ -60,7 +61,7 @@ def _existing_for_key(idempotency_key: str, actor: Actor) -> Order | None:
     if order is None:
         return None
     owner_id = actor.user.pk if actor.user else None
-    if order.customer_id != owner_id:
+    if owner_id not in (order.customer_id, order.placed_by_id):
         # A key is only ever handed to one session; a stranger holding it
         # must not learn which order it made.
         raise Conflict("This checkout was already used. Please start again.", code="key_reused")
@@ -85,12 +86,15 @@ def order_place(
     if not lines:
         raise ApplicationError("Your cart is empty.", code="empty_cart")
 
+    # Staff ordering for a table act for the table's guests, not for themselves.
+    for_table = details.order_type == OrderType.DINE_IN and can(actor, Capability.WORK_THE_FLOOR)
     try:
         with transaction.atomic():
             priced = price_lines(lines)
             subtotal = sum(line.line_total_minor for line in priced)
             order = Order.objects.create(
-                customer=actor.user,
+                customer=None if for_table else actor.user,
+                placed_by=actor.user if for_table else None,
                 order_type=details.order_type,
                 table_number=details.table_number.strip() if details.order_type == OrderType.DINE_IN else "",
                 delivery_address=details.delivery_address.strip()

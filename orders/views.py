@@ -10,7 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import Address
 from accounts.roles import Actor
+from accounts.selectors import default_address_for
 from menu.models import MenuItem
 from menu.selectors import menu_categories, menu_item_detail
 from orders.cart import SessionCart
@@ -23,6 +25,20 @@ from restaurant.errors import ApplicationError
 
 CHECKOUT_TOKENS_KEY = "checkout_tokens"
 CHECKOUT_TOKENS_KEPT = 20
+
+
+def delivery_address_text(address: Address | None) -> str:
+    """An address as the checkout's delivery address: one line, then the instructions.
+
+    The instructions (gate code, floor) are left out only when both together
+    would not fit an order's delivery address.
+    """
+    if address is None:
+        return ""
+    text = address.one_line()
+    with_instructions = f"{text}\n{address.instructions}" if address.instructions else text
+    limit = Order._meta.get_field("delivery_address").max_length
+    return with_instructions if limit is None or len(with_instructions) <= limit else text
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -145,7 +161,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
             return redirect("orders:cart")
         initial = {"checkout_token": _issue_checkout_token(request), "order_type": "pickup"}
         if request.user.is_authenticated:
-            initial |= {"contact_name": request.user.get_full_name(), "contact_email": request.user.email}
+            initial |= {
+                "contact_name": request.user.get_full_name(),
+                "contact_email": request.user.email,
+                "contact_phone": request.user.phone,
+                "delivery_address": delivery_address_text(default_address_for(user=request.user)),
+            }
         return _checkout_page(request, CheckoutForm(initial=initial), [])
 
     form = CheckoutForm(request.POST)

@@ -16,6 +16,7 @@ urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
     path("", include("menu.urls")),
     path("", include("orders.urls")),
     path("", include("kitchen.urls")),

@@ -23,6 +23,7 @@ C = Capability
 ALL_ACTORS = ("anonymous", "customer", "other_customer", "waiter", "chef", "manager")
 
 EXPECTED_MATRIX = {
+    "work_the_floor": {"waiter", "manager"},
     "cancel_own_unpaid_order": {"customer"},
     "cancel_any_unpaid_order": {"waiter", "manager", "system"},
     "take_payment": {"waiter", "manager", "system"},
@@ -71,6 +72,10 @@ def test_role_groups_hold_exactly_the_permissions_the_matrix_implies():
 # ---------------------------------------------------------------- the door walk
 
 
+# Sets the scene for a door; holds every role so no setup step is refused.
+EVERY_ROLE = Actor(label="test setup", roles=frozenset(Role))
+
+
 def _order(menu, owner, status: str = OrderStatus.AWAITING_PAYMENT) -> Order:
     order, _ = order_place(
         lines=[CartLine(menu.fries.pk, 1)],
@@ -82,7 +87,7 @@ def _order(menu, owner, status: str = OrderStatus.AWAITING_PAYMENT) -> Order:
         OrderStatus.READY: [OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY],
     }
     for step in steps.get(status, []):
-        order = order_transition(order=order, to_status=step, actor=Actor.system("test"))
+        order = order_transition(order=order, to_status=step, actor=EVERY_ROLE)
     return order
 
 
@@ -91,6 +96,16 @@ def _admin_action(action: str) -> Callable:
         return client.post(
             reverse("admin:orders_order_changelist"),
             {"action": action, "_selected_action": [order.pk], "apply": "1", "reason": "walk"},
+        )
+
+    return run
+
+
+def _floor_action(action: str) -> Callable:
+    def run(client, order: Order):
+        return client.post(
+            reverse("orders:floor_action", args=[order.pk]),
+            {"action": action, "version": order.version, "reason": "table left"},
         )
 
     return run
@@ -211,6 +226,54 @@ DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
             "manager": 200,
         },
     ),
+    "open the floor page": (
+        lambda client, order: client.get(reverse("orders:floor")),
+        None,
+        {
+            "anonymous": 302,
+            "customer": 403,
+            "other_customer": 403,
+            "waiter": 200,
+            "chef": 403,
+            "manager": 200,
+        },
+    ),
+    "take payment at the table": (
+        _floor_action("paid"),
+        OrderStatus.AWAITING_PAYMENT,
+        {
+            "anonymous": 302,
+            "customer": 403,
+            "other_customer": 403,
+            "waiter": 302,
+            "chef": 403,
+            "manager": 302,
+        },
+    ),
+    "cancel an order from the floor": (
+        _floor_action("cancel"),
+        OrderStatus.AWAITING_PAYMENT,
+        {
+            "anonymous": 302,
+            "customer": 403,
+            "other_customer": 403,
+            "waiter": 302,
+            "chef": 403,
+            "manager": 302,
+        },
+    ),
+    "mark a ready order served": (
+        _floor_action("served"),
+        OrderStatus.READY,
+        {
+            "anonymous": 302,
+            "customer": 403,
+            "other_customer": 403,
+            "waiter": 302,
+            "chef": 403,
+            "manager": 302,
+        },
+    ),
     "record payment at the till in admin": (
         _admin_action("record_payment_at_till"),
         OrderStatus.AWAITING_PAYMENT,
@@ -228,11 +291,17 @@ DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
 # What each door changes when it lets the actor through, to tell a real
 # "allowed" from a redirect to the sign-in page.
 EFFECTS = {
+    "take payment at the table": OrderStatus.PAID,
+    "cancel an order from the floor": OrderStatus.CANCELLED,
+    "mark a ready order served": OrderStatus.COMPLETED,
     "cancel the customer's unpaid order": OrderStatus.CANCELLED,
     "start cooking a paid order": OrderStatus.IN_PREPARATION,
     "record payment at the till in admin": OrderStatus.PAID,
 }
 ALLOWED_TO_CHANGE = {
+    "take payment at the table": {"waiter", "manager"},
+    "cancel an order from the floor": {"waiter", "manager"},
+    "mark a ready order served": {"waiter", "manager"},
     "cancel the customer's unpaid order": {"customer", "waiter", "manager"},
     "start cooking a paid order": {"chef", "manager"},
     "record payment at the till in admin": {"manager"},

@@ -1,0 +1,105 @@
+"""The customer's account page forms. Unexpected fields are refused (StrictForm)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import Address, User
+from restaurant.forms import StrictForm
+
+PHONE_CHARACTERS = re.compile(r"^[0-9 +\-()]+$")
+PHONE_MIN_DIGITS = 6
+PHONE_MAX_DIGITS = 20
+# Explicit direction controls (embeddings, overrides, isolates) can make text
+# display in another order than it is stored ("Trojan Source"). Right-to-left
+# letters themselves are welcome.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def refuse_invisible_controls(value: str) -> None:
+    """One-line text: no control characters (tab, newline, NUL…) and no direction overrides."""
+    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in value):
+        raise ValidationError(
+            "Remove the invisible control characters from this text.", code="control_characters"
+        )
+
+
+def _max_length(model: type, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+def _text_field(
+    model: type, name: str, *, label: str, required: bool = True, **kwargs: object
+) -> forms.CharField:
+    limit = _max_length(model, name)
+    return forms.CharField(
+        label=label,
+        max_length=limit,
+        required=required,
+        validators=[refuse_invisible_controls],
+        error_messages={"max_length": f"{label} can be at most {limit} characters."},
+        **kwargs,
+    )
+
+
+def validate_phone(value: str) -> None:
+    digits = sum(char.isdigit() for char in value)
+    if not PHONE_CHARACTERS.match(value) or not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
+        raise ValidationError(
+            "Enter a phone number: %(min)s to %(max)s digits; spaces, +, - and brackets are fine.",
+            code="invalid_phone",
+            params={"min": PHONE_MIN_DIGITS, "max": PHONE_MAX_DIGITS},
+        )
+
+
+class ProfileForm(StrictForm):
+    first_name = _text_field(User, "first_name", label="First name", required=False)
+    last_name = _text_field(User, "last_name", label="Last name", required=False)
+    phone = _text_field(
+        User,
+        "phone",
+        label="Phone",
+        required=False,
+        help_text="Used for delivery orders. For example +44 20 7946 0958.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
+        self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data["phone"]
+        if phone:
+            validate_phone(phone)
+        return phone
+
+
+class AddressForm(StrictForm):
+    label = _text_field(Address, "label", label="Name of this address", help_text="Home, Work…")
+    street = _text_field(Address, "street", label="Street and number")
+    city = _text_field(Address, "city", label="City")
+    postcode = _text_field(Address, "postcode", label="Postcode", required=False)
+    instructions = _text_field(
+        Address,
+        "instructions",
+        label="Instructions for the driver",
+        required=False,
+        help_text="Gate code, floor, where to leave it.",
+    )
+    make_default = forms.BooleanField(label="Use as my default delivery address", required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["street"].widget.attrs["autocomplete"] = "address-line1"
+        self.fields["city"].widget.attrs["autocomplete"] = "address-level2"
+        self.fields["postcode"].widget.attrs["autocomplete"] = "postal-code"
+
+
+class AddressActionForm(StrictForm):
+    """Delete or make default: nothing but the CSRF token is expected."""

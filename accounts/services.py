@@ -1,0 +1,161 @@
+"""Every write to a customer's own details and saved addresses goes through here.
+
+Each function is one transaction. Writes to one customer's addresses take a
+lock on that customer's row first, so the limit of saved addresses and the
+single default hold even when two requests arrive together (two tabs, a
+double click). An address id that is not this customer's is NotFound, the
+same answer as for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from django.db import models, transaction
+
+from accounts.models import Address, User
+from restaurant.errors import ApplicationError, NotFound
+
+MAX_ADDRESSES_PER_USER = 10
+# Primary keys are 64-bit; a larger id from a URL can only be "not found".
+_MAX_ID = 2**63 - 1
+
+
+def _check_lengths(model: type[models.Model], **values: str) -> None:
+    """Refuse (never truncate) text longer than its column; forms say so first."""
+    for name, value in values.items():
+        limit = model._meta.get_field(name).max_length
+        if limit is not None and len(value) > limit:
+            raise ApplicationError(
+                f"{name.replace('_', ' ').capitalize()} is limited to {limit} characters.",
+                code="too_long",
+                data={"field": name, "limit": limit},
+            )
+
+
+def _lock_user(user: User) -> None:
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+def _own_address(*, user: User, address_id: int) -> Address:
+    if not 0 < address_id <= _MAX_ID:
+        raise NotFound("No such address.", code="address_not_found")
+    address = Address.objects.select_for_update().filter(user=user, pk=address_id).first()
+    if address is None:
+        raise NotFound("No such address.", code="address_not_found")
+    return address
+
+
+def _make_default(address: Address) -> None:
+    """Moves the customer's default to this address (caller holds the user lock).
+
+    The old default is cleared first: the partial unique constraint allows
+    at most one default per customer at every moment.
+    """
+    Address.objects.filter(user_id=address.user_id, is_default=True).exclude(pk=address.pk).update(
+        is_default=False
+    )
+    if not address.is_default:
+        address.is_default = True
+        address.save(update_fields=["is_default"])
+
+
+@transaction.atomic
+def profile_update(*, user: User, first_name: str, last_name: str, phone: str) -> User:
+    _check_lengths(User, first_name=first_name, last_name=last_name, phone=phone)
+    user.first_name = first_name
+    user.last_name = last_name
+    user.phone = phone
+    user.save(update_fields=["first_name", "last_name", "phone"])
+    return user
+
+
+@transaction.atomic
+def address_add(
+    *,
+    user: User,
+    label: str,
+    street: str,
+    city: str,
+    postcode: str,
+    instructions: str,
+    make_default: bool,
+) -> Address:
+    """Saves a new address. The customer's first address becomes the default."""
+    _check_lengths(
+        Address, label=label, street=street, city=city, postcode=postcode, instructions=instructions
+    )
+    _lock_user(user)
+    saved = Address.objects.filter(user=user)
+    if saved.count() >= MAX_ADDRESSES_PER_USER:
+        raise ApplicationError(
+            f"You can save up to {MAX_ADDRESSES_PER_USER} addresses. "
+            "Delete one you no longer use to add another.",
+            code="too_many_addresses",
+            data={"limit": MAX_ADDRESSES_PER_USER},
+        )
+    is_default = make_default or not saved.filter(is_default=True).exists()
+    if is_default:
+        # Cleared before the insert: one default per customer at every moment.
+        saved.filter(is_default=True).update(is_default=False)
+    return Address.objects.create(
+        user=user,
+        label=label,
+        street=street,
+        city=city,
+        postcode=postcode,
+        instructions=instructions,
+        is_default=is_default,
+    )
+
+
+@transaction.atomic
+def address_update(
+    *,
+    user: User,
+    address_id: int,
+    label: str,
+    street: str,
+    city: str,
+    postcode: str,
+    instructions: str,
+    make_default: bool = False,
+) -> Address:
+    """Changes one of the customer's addresses; make_default=False leaves the default where it is."""
+    _check_lengths(
+        Address, label=label, street=street, city=city, postcode=postcode, instructions=instructions
+    )
+    _lock_user(user)
+    address = _own_address(user=user, address_id=address_id)
+    address.label = label
+    address.street = street
+    address.city = city
+    address.postcode = postcode
+    address.instructions = instructions
+    address.save(update_fields=["label", "street", "city", "postcode", "instructions"])
+    if make_default:
+        _make_default(address)
+    return address
+
+
+@transaction.atomic
+def address_delete(*, user: User, address_id: int) -> None:
+    """Deletes one of the customer's addresses.
+
+    When it was the default, the oldest remaining address becomes the
+    default, so a customer with saved addresses always has one.
+    """
+    _lock_user(user)
+    address = _own_address(user=user, address_id=address_id)
+    was_default = address.is_default
+    address.delete()
+    if was_default:
+        successor = Address.objects.filter(user=user).order_by("created_at", "pk").first()
+        if successor is not None:
+            _make_default(successor)
+
+
+@transaction.atomic
+def address_set_default(*, user: User, address_id: int) -> Address:
+    _lock_user(user)
+    address = _own_address(user=user, address_id=address_id)
+    _make_default(address)
+    return address

@@ -1,0 +1,69 @@
+"""The floor page: waiters and managers follow open orders, take payment at the
+table, cancel with a reason and mark orders served. Doors only; the state
+machine decides what each person may do."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.permissions import Capability, can
+from accounts.roles import Actor
+from orders.models import Order, OrderStatus
+from orders.selectors import floor_orders
+from orders.services import order_cancel, order_transition
+from restaurant.errors import ApplicationError
+from restaurant.forms import StrictForm
+
+FLOOR_ACTIONS = ("paid", "cancel", "served")
+
+
+class FloorActionForm(StrictForm):
+    action = forms.ChoiceField(choices=[(action, action) for action in FLOOR_ACTIONS])
+    version = forms.IntegerField(min_value=1)
+    reason = forms.CharField(max_length=500, required=False)
+
+
+def _floor_actor(request: HttpRequest) -> Actor:
+    actor = Actor.for_user(request.user)
+    if not can(actor, Capability.WORK_THE_FLOOR):
+        raise PermissionDenied("The floor page is for waiters and managers.")
+    return actor
+
+
+@login_required
+@require_GET
+def floor(request: HttpRequest) -> HttpResponse:
+    _floor_actor(request)
+    return render(request, "orders/floor.html", {"orders": floor_orders()})
+
+
+@login_required
+@require_POST
+def floor_action(request: HttpRequest, order_id: int) -> HttpResponse:
+    actor = _floor_actor(request)
+    order = get_object_or_404(Order, pk=order_id)
+    form = FloorActionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("That action is not on the floor page.", code="invalid_action")
+        data = form.cleaned_data
+        if data["action"] == "cancel":
+            order_cancel(order=order, actor=actor, reason=data["reason"], expected_version=data["version"])
+        else:
+            to_status = OrderStatus.PAID if data["action"] == "paid" else OrderStatus.COMPLETED
+            reason = "payment taken at the table" if data["action"] == "paid" else ""
+            order_transition(
+                order=order, to_status=to_status, actor=actor, reason=reason, expected_version=data["version"]
+            )
+    except ApplicationError as error:
+        context = {"orders": floor_orders(), "errors": [error.message]}
+        return render(request, "orders/floor.html", context, status=error.status)
+    order.refresh_from_db()
+    messages.success(request, f"Order {order.number}: {order.get_status_display().lower()}.")
+    return redirect("orders:floor")
