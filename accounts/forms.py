@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from django import forms
-from django.core.exceptions import ValidationError
 
 from accounts.models import Address, User
 from restaurant.forms import StrictForm
-
-PHONE_CHARACTERS = re.compile(r"^[0-9 +\-()]+$")
-PHONE_MIN_DIGITS = 6
-PHONE_MAX_DIGITS = 20
-# Explicit direction controls (embeddings, overrides, isolates) can make text
-# display in another order than it is stored ("Trojan Source"). Right-to-left
-# letters themselves are welcome.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-
-
-def refuse_invisible_controls(value: str) -> None:
-    """One-line text: no control characters (tab, newline, NUL…) and no direction overrides."""
-    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in value):
-        raise ValidationError(
-            "Remove the invisible control characters from this text.", code="control_characters"
-        )
+from restaurant.validators import refuse_invisible_controls, validate_phone
 
 
 def _max_length(model: type, name: str) -> int:
@@ -44,16 +25,6 @@ def _text_field(
         error_messages={"max_length": f"{label} can be at most {limit} characters."},
         **kwargs,
     )
-
-
-def validate_phone(value: str) -> None:
-    digits = sum(char.isdigit() for char in value)
-    if not PHONE_CHARACTERS.match(value) or not PHONE_MIN_DIGITS <= digits <= PHONE_MAX_DIGITS:
-        raise ValidationError(
-            "Enter a phone number: %(min)s to %(max)s digits; spaces, +, - and brackets are fine.",
-            code="invalid_phone",
-            params={"min": PHONE_MIN_DIGITS, "max": PHONE_MAX_DIGITS},
-        )
 
 
 class ProfileForm(StrictForm):

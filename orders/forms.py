@@ -7,6 +7,11 @@ from django.conf import settings
 
 from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
 from restaurant.forms import StrictForm, parse_id_list
+from restaurant.validators import (
+    refuse_invisible_controls,
+    refuse_invisible_controls_multiline,
+    validate_phone,
+)
 
 
 def _quantity_field() -> forms.IntegerField:
@@ -63,21 +68,32 @@ class CheckoutForm(StrictForm):
     checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.RadioSelect)
     table_number = forms.CharField(
-        max_length=10, required=False, help_text="Dine in: the number on your table."
+        max_length=10,
+        required=False,
+        help_text="Dine in: the number on your table.",
+        validators=[refuse_invisible_controls],
     )
     delivery_address = forms.CharField(
-        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[refuse_invisible_controls_multiline],
     )
-    contact_name = forms.CharField(label="Name", max_length=100)
+    contact_name = forms.CharField(label="Name", max_length=100, validators=[refuse_invisible_controls])
     contact_email = forms.EmailField(label="Email", max_length=254)
     contact_phone = forms.CharField(
-        label="Phone", max_length=32, required=False, help_text="Needed for delivery."
+        label="Phone",
+        max_length=32,
+        required=False,
+        help_text="Needed for delivery.",
+        validators=[validate_phone],
     )
     special_instructions = forms.CharField(
         max_length=SPECIAL_INSTRUCTIONS_MAX_LENGTH,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": SPECIAL_INSTRUCTIONS_MAX_LENGTH}),
         help_text=f"Allergies, cooking wishes… up to {SPECIAL_INSTRUCTIONS_MAX_LENGTH} characters.",
+        validators=[refuse_invisible_controls_multiline],
     )
 
     def clean(self) -> dict:
@@ -94,5 +110,5 @@ class CheckoutForm(StrictForm):
 
 
 class CancelOrderForm(StrictForm):
-    reason = forms.CharField(max_length=500, required=False)
+    reason = forms.CharField(max_length=500, required=False, validators=[refuse_invisible_controls])
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)

@@ -149,3 +149,30 @@ def test_an_option_of_a_group_detached_from_the_item_is_refused(client, small_me
     response = add_to_cart(client, small_menu.fries, 1, [ketchup])
 
     _refused(response, "does not belong", client)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("special_instructions", "no nuts \u202eevil\u202c"),
+        ("contact_name", "Ada\x1b[31m"),
+        ("contact_phone", "<script>alert(1)</script>"),
+        ("contact_phone", "' OR 1=1; --"),
+        ("special_instructions", "before\x00after"),
+    ],
+)
+def test_checkout_refuses_invisible_controls_and_a_phone_that_is_not_one(client, small_menu, field, value):
+    add_to_cart(client, small_menu.fries, 1)
+
+    response = checkout(client, **{field: value})
+
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+
+
+def test_special_instructions_may_span_lines(client, small_menu):
+    add_to_cart(client, small_menu.fries, 1)
+    checkout(
+        client, special_instructions="No onions.\nExtra napkins, please.", contact_phone="+353 85 123 4567"
+    )
+    assert Order.objects.get().special_instructions == "No onions.\nExtra napkins, please."
