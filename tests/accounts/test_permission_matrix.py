@@ -111,6 +111,25 @@ def _floor_action(action: str) -> Callable:
     return run
 
 
+# Admin pages: everyone but the manager is sent to the admin sign-in page.
+ADMIN_ONLY = {
+    "anonymous": 302,
+    "customer": 302,
+    "other_customer": 302,
+    "waiter": 302,
+    "chef": 302,
+    "manager": 200,
+}
+# Floor actions: waiters and managers act (and are redirected back), others are refused.
+FLOOR_MOVE = {
+    "anonymous": 302,
+    "customer": 403,
+    "other_customer": 403,
+    "waiter": 302,
+    "chef": 403,
+    "manager": 302,
+}
+
 # door -> (how to knock, what it needs from the order, expected status per actor)
 DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
     "open the customer's order page": (
