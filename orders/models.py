@@ -84,6 +84,9 @@ class Order(models.Model):
     # One checkout submission makes at most one order, however often it is sent.
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
+    # Set when the confirmation email went out: it goes out once per order.
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,3 +172,27 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status} by {self.actor_label}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it announces.
+
+    The relay publishes it after commit (and a periodic sweep catches any the
+    process died before publishing), so "order paid" reaches the kitchen, the
+    email and the partners even if the web process crashes right after the
+    payment commits. Publishing twice is harmless: every consumer is idempotent.
+    """
+
+    topic = models.CharField(max_length=64)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="outbox_events")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=("published_at", "created_at"), name="outbox_unpublished")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.order_id}"

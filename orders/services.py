@@ -23,6 +23,7 @@ from orders.models import (
     OrderStatus,
     OrderType,
 )
+from orders.outbox import outbox_record
 from orders.pricing import CartLine, price_lines
 from restaurant.errors import ApplicationError, Conflict, Forbidden
 
@@ -190,6 +191,9 @@ def order_transition(
                 code="stale_order",
             )
         _record_event(order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason)
+        outbox_record(
+            order=order, topic=f"order.{to_status}", payload={"from": from_status, "actor": actor.label}
+        )
     order.refresh_from_db()
     if to_status == OrderStatus.REFUNDED:
         security_event("order refunded", order_id=order.pk, actor=actor.label, total_minor=order.total_minor)

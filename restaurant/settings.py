@@ -204,6 +204,36 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = env_str("TIME_ZONE", "Europe/Dublin")
+# A task is acknowledged only when it has finished, and handed back to the
+# queue if its worker dies, so a crash never loses one; every task is
+# idempotent because of that.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per worker process: a crash takes at most one with it.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
+# Redis redelivers an unacknowledged task after this many seconds (one hour
+# by default): how long a killed worker's task waits. It must exceed the
+# longest task and the longest retry countdown, or a running task would be
+# delivered twice. Set once here and used for broker and results alike.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Retries back off exponentially with jitter, never longer than this.
+CELERY_RETRY_BACKOFF_MAX = min(env_int("CELERY_RETRY_BACKOFF_MAX", 300), CELERY_VISIBILITY_TIMEOUT // 2)
+# Queues per concern, so a slow partner never delays a confirmation email.
+CELERY_TASK_DEFAULT_QUEUE = "orders"
+CELERY_TASK_ROUTES = {
+    "orders.tasks.outbox_*": {"queue": "orders"},
+    "orders.tasks.send_*": {"queue": "notifications"},
+    "orders.tasks.deliver_*": {"queue": "webhooks"},
+}
+# The schedule lives here, reviewed with the code. Run exactly one beat
+# process (`celery -A restaurant beat`), never `worker -B` on every worker.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": 30.0},
+}
 
 # ------------------------------------------------------------------------------
 # Authentication: https://docs.allauth.org/en/latest/account/configuration.html
@@ -275,6 +305,10 @@ BRIGADE_CURRENCY = env_str("BRIGADE_CURRENCY", "EUR").upper()
 # Babel locale used to format money for people (symbol, separators).
 BRIGADE_MONEY_LOCALE = env_str("BRIGADE_MONEY_LOCALE", "en_IE")
 BRIGADE_RESTAURANT_NAME = env_str("BRIGADE_RESTAURANT_NAME", "Brigade Bistro")
+# The address customers reach the site at, for links in emails.
+BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address customers reach the site at, for links in emails.
+BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Limits that keep one order a plausible order (and a hostile one cheap to refuse).
 BRIGADE_MAX_LINE_QUANTITY = env_int("BRIGADE_MAX_LINE_QUANTITY", 50)
 BRIGADE_MAX_CART_LINES = env_int("BRIGADE_MAX_CART_LINES", 40)

@@ -132,3 +132,18 @@ def small_menu(db) -> SmallMenu:  # type: ignore[no-untyped-def]
         large=ModifierOptionFactory(group=size, name="Large", price_delta_minor=100),
         regular=ModifierOptionFactory(group=size, name="Regular"),
     )
+
+
+@pytest.fixture
+def eager_tasks():  # type: ignore[no-untyped-def]
+    """Runs Celery tasks in this process as they are sent, whatever the broker.
+
+    For tests about what a task does; tests about the queue itself start a
+    real worker instead.
+    """
+    from restaurant.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

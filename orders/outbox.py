@@ -1,0 +1,80 @@
+"""The transactional outbox: record events with the change, publish them after commit.
+
+Publishing an event means handing it to its consumers (today the confirmation
+email task; the kitchen's live board and the partner webhooks subscribe the
+same way). Consumers are idempotent, so an event published twice — by the
+after-commit relay and by the sweep — has its effect once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import Order, OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+
+def _enqueue_confirmation_email(event: OutboxEvent) -> None:
+    from orders.tasks import send_order_confirmation
+
+    send_order_confirmation.delay(event.order_id)
+
+
+# topic -> what publishing it does. Each handler only enqueues work.
+CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
+    "order.paid": [_enqueue_confirmation_email],
+}
+
+
+def outbox_record(*, order: Order, topic: str, payload: dict[str, Any] | None = None) -> OutboxEvent:
+    """Records an event in the caller's transaction and publishes it once that commits."""
+    event = OutboxEvent.objects.create(order=order, topic=topic, payload=payload or {})
+    transaction.on_commit(lambda: _publish_soon(event.pk))
+    return event
+
+
+def _publish_soon(event_id: int) -> None:
+    from orders.tasks import outbox_publish_task
+
+    try:
+        outbox_publish_task.delay(event_id)
+    except Exception:  # noqa: BLE001 - a broker outage must not fail the request; the sweep retries
+        logger.warning("outbox relay could not enqueue; the sweep will publish", extra={"event_id": event_id})
+
+
+def outbox_publish(*, event_id: int) -> bool:
+    """Publishes one event unless it is published already (or being published)."""
+    with transaction.atomic():
+        # SKIP LOCKED: a sweep and a relay on the same event never both publish it.
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, published_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return False
+        for consumer in CONSUMERS.get(event.topic, []):
+            consumer(event)
+        event.published_at = timezone.now()
+        event.attempts += 1
+        event.save(update_fields=["published_at", "attempts"])
+    logger.info("outbox event published", extra={"event_id": event_id, "topic": event.topic})
+    return True
+
+
+def outbox_sweep(*, older_than_seconds: int = 10, batch_size: int = 200) -> int:
+    """Publishes events the after-commit relay missed (a crash, a broker outage)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = list(
+        OutboxEvent.objects.filter(published_at__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    return sum(outbox_publish(event_id=event_id) for event_id in pending)

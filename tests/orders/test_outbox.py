@@ -1,0 +1,92 @@
+"""The order-paid event reaches its consumers once, even across a crash."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from accounts.roles import Actor, Role
+from orders.models import Order, OrderStatus, OutboxEvent
+from orders.outbox import outbox_publish, outbox_sweep
+from orders.pricing import CartLine
+from orders.services import OrderDetails, order_place, order_transition
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+
+TILL = Actor.system("test-till")
+CHEF = Actor(label="chef", roles=frozenset({Role.CHEF}))
+
+
+def _placed(menu) -> Order:
+    order, _ = order_place(
+        lines=[CartLine(menu.burger.pk, 2, (menu.medium.pk, menu.bacon.pk))],
+        details=OrderDetails(
+            order_type="pickup",
+            contact_name="Ada",
+            contact_email="ada@example.test",
+            special_instructions="<b>hi",
+        ),
+        actor=Actor.guest(),
+    )
+    return order
+
+
+def test_paying_an_order_sends_one_confirmation_email(small_menu, django_capture_on_commit_callbacks):
+    order = _placed(small_menu)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(order=order, to_status=OrderStatus.PAID, actor=TILL)
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ada@example.test"]
+    assert f"order {order.number}" in message.subject
+    assert "2 x Burger (Medium, Bacon)" in message.body
+    assert order.get_absolute_url() in message.body
+    assert OutboxEvent.objects.get(topic="order.paid").published_at is not None
+
+
+def test_the_same_event_published_again_sends_nothing_more(small_menu, django_capture_on_commit_callbacks):
+    order = _placed(small_menu)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(order=order, to_status=OrderStatus.PAID, actor=TILL)
+    event = OutboxEvent.objects.get(topic="order.paid")
+
+    # A second relay and a sweep, as after a redelivery.
+    assert outbox_publish(event_id=event.pk) is False
+    OutboxEvent.objects.filter(pk=event.pk).update(published_at=None)
+    assert outbox_publish(event_id=event.pk) is True
+
+    assert len(mail.outbox) == 1
+
+
+def test_an_event_whose_publisher_died_is_published_by_the_sweep_once(
+    small_menu, django_capture_on_commit_callbacks
+):
+    order = _placed(small_menu)
+
+    # Given the payment committed but the process died before its after-commit
+    # relay ran: the callbacks are captured and never executed.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order_transition(order=order, to_status=OrderStatus.PAID, actor=TILL)
+    assert callbacks, "the relay is registered to run after commit"
+    assert mail.outbox == []
+    assert OutboxEvent.objects.get(topic="order.paid").published_at is None
+
+    # When the periodic sweep runs (twice, as it does every 30 seconds)
+    first = outbox_sweep(older_than_seconds=0)
+    second = outbox_sweep(older_than_seconds=0)
+
+    # Then the event was published once and the customer got one email
+    assert (first, second) == (1, 0)
+    assert len(mail.outbox) == 1
+
+
+def test_every_status_change_is_recorded_for_consumers(small_menu, django_capture_on_commit_callbacks):
+    order = _placed(small_menu)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_transition(order=order, to_status=OrderStatus.PAID, actor=TILL)
+        order = order_transition(order=order, to_status=OrderStatus.IN_PREPARATION, actor=CHEF)
+
+    topics = list(OutboxEvent.objects.values_list("topic", flat=True))
+    assert topics == ["order.paid", "order.in_preparation"]
