@@ -87,6 +87,9 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.change_order",
         "orders.view_orderitem",
         "orders.view_orderevent",
+        "orders.view_outboxevent",
+        "orders.view_deadletter",
+        "orders.change_deadletter",
     ),
     C.MANAGE_PEOPLE: (
         "accounts.view_user",

@@ -196,3 +196,23 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.order_id}"
+
+
+class DeadLetter(models.Model):
+    """A task that failed its last try, kept for a person to look at and retry."""
+
+    task_name = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=64, blank=True)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=1000)
+    attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "dead letter"
+
+    def __str__(self) -> str:
+        return f"{self.task_name} ({self.created_at:%Y-%m-%d %H:%M})"

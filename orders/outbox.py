@@ -21,10 +21,26 @@ from orders.models import Order, OutboxEvent
 logger = logging.getLogger(__name__)
 
 
+def _enqueue(task: Any, *args: object) -> None:
+    """Hands work to the queue while the event is being published.
+
+    With a broker the message is sent before the event is marked published,
+    so a crash in between publishes it again (at least once) rather than never.
+    Without one (eager mode) the task would run inside this transaction, and
+    its failure would undo the publish; it runs right after commit instead.
+    """
+    from restaurant.celery import app
+
+    if app.conf.task_always_eager:
+        transaction.on_commit(lambda: task.delay(*args))
+    else:
+        task.delay(*args)
+
+
 def _enqueue_confirmation_email(event: OutboxEvent) -> None:
     from orders.tasks import send_order_confirmation
 
-    send_order_confirmation.delay(event.order_id)
+    _enqueue(send_order_confirmation, event.order_id)
 
 
 # topic -> what publishing it does. Each handler only enqueues work.

@@ -11,10 +11,13 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.conf import settings
 
+from orders.dead_letters import DeadLetteringTask
+
 TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
 
 @shared_task(
+    base=DeadLetteringTask,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,
@@ -28,6 +31,7 @@ def send_order_confirmation(order_id: int) -> bool:
 
 
 @shared_task(
+    base=DeadLetteringTask,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,

@@ -200,7 +200,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
 # With no broker, tasks run in the web process as they are sent.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-CELERY_TASK_EAGER_PROPAGATES = True
+# A failing task (an email relay down) must not fail the request that sent
+# it; it retries and is dead-lettered like on a worker.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = env_str("TIME_ZONE", "Europe/Dublin")

@@ -143,7 +143,7 @@ def eager_tasks():  # type: ignore[no-untyped-def]
     """
     from restaurant.celery import app
 
-    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
     yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+    app.conf.task_always_eager = saved
