@@ -10,7 +10,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, OrderStatus
+
+PAID_STATUSES = frozenset(
+    {OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY, OrderStatus.COMPLETED}
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +28,8 @@ def order_confirmation_send(*, order_id: int) -> bool:
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if order.confirmation_sent_at is not None:
+        # A stale or stray message never confirms an unpaid order.
+        if order.confirmation_sent_at is not None or order.status not in PAID_STATUSES:
             return False
         context = {
             "order": order,

@@ -355,6 +355,9 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Brigade <orders@brigade.example>")
+# Seconds before a silent mail relay counts as down (Django waits forever by
+# default): the confirmation keeps its order locked while it sends.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 
 # ------------------------------------------------------------------------------
 # Security. Production behind a TLS-terminating proxy; see README "Production".

@@ -96,3 +96,12 @@ def test_every_status_change_is_recorded_for_consumers(small_menu, django_captur
 
     topics = list(OutboxEvent.objects.values_list("topic", flat=True))
     assert topics == ["order.paid", "order.in_preparation"]
+
+
+def test_no_confirmation_goes_out_for_an_unpaid_order(small_menu):
+    from orders.notifications import order_confirmation_send
+
+    order = _placed(small_menu)
+
+    assert order_confirmation_send(order_id=order.pk) is False
+    assert mail.outbox == []
