@@ -216,3 +216,89 @@ class DeadLetter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class PaymentStatus(models.TextChoices):
+    # Created at the provider; the customer has not finished paying.
+    PENDING = "pending", "Pending"
+    # The provider confirmed the money.
+    SUCCEEDED = "succeeded", "Succeeded"
+    # Declined, abandoned or expired at the provider; the customer may try again.
+    FAILED = "failed", "Failed"
+    # Some of the money went back.
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    # All of the money went back.
+    REFUNDED = "refunded", "Refunded"
+
+
+class Payment(models.Model):
+    """One attempt to pay an order at a provider. An order may have several (a retry after a decline)."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    provider = models.CharField(max_length=32)
+    # The provider's id for this attempt (a checkout session, a payment intent).
+    provider_ref = models.CharField(max_length=200)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    refunded_minor = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(fields=("provider", "provider_ref"), name="payment_unique_provider_ref"),
+            models.CheckConstraint(
+                condition=models.Q(refunded_minor__lte=models.F("amount_minor")),
+                name="payment_refund_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.provider_ref} ({self.status})"
+
+    @property
+    def refundable_minor(self) -> int:
+        return self.amount_minor - self.refunded_minor if self.status in REFUNDABLE_PAYMENT_STATUSES else 0
+
+
+REFUNDABLE_PAYMENT_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
+
+
+class PaymentWebhookEvent(models.Model):
+    """Every provider event we accepted, by its id: the same event twice has its effect once."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=64)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    outcome = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-received_at",)
+        constraints = [
+            models.UniqueConstraint(fields=("provider", "event_id"), name="paymentwebhookevent_unique_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.event_id}"
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount_minor = models.PositiveIntegerField()
+    provider_ref = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=500)
+    actor_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="refund_positive")]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_minor} of {self.payment}"
