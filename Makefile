@@ -26,7 +26,7 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo_banner --host $(HOST) --port $(PORT)
-	exec $(BIN)/daphne -b $(HOST) -p $(PORT) restaurant.asgi:application
+	BRIGADE_BASE_URL=$${BRIGADE_BASE_URL:-http://$(HOST):$(PORT)} exec $(BIN)/daphne -b $(HOST) -p $(PORT) restaurant.asgi:application
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0

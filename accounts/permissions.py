@@ -90,6 +90,11 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.view_outboxevent",
         "orders.view_deadletter",
         "orders.change_deadletter",
+        "orders.view_partner",
+        "orders.add_partner",
+        "orders.change_partner",
+        "orders.view_partnerdelivery",
+        "orders.change_partnerdelivery",
     ),
     C.MANAGE_PEOPLE: (
         "accounts.view_user",

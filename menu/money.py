@@ -17,6 +17,15 @@ def minor_to_decimal(amount_minor: int, currency: str | None = None) -> Decimal:
     return Decimal(amount_minor).scaleb(-precision)
 
 
+def decimal_to_minor(amount: Decimal, currency: str | None = None) -> int:
+    """12.50 EUR -> 1250. Refuses amounts finer than the currency's minor unit."""
+    precision = get_currency_precision(currency or settings.BRIGADE_CURRENCY)
+    minor = amount.scaleb(precision)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{amount} has more decimals than the currency allows")
+    return int(minor)
+
+
 def format_money(amount_minor: int, currency: str | None = None) -> str:
     currency = currency or settings.BRIGADE_CURRENCY
     return format_currency(

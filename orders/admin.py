@@ -1,16 +1,34 @@
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 
 from accounts.roles import Actor
-from menu.money import format_money
+from menu.money import decimal_to_minor, format_money, minor_to_decimal
 from orders.dead_letters import dead_letters_retry
-from orders.models import DeadLetter, Order, OrderEvent, OrderItem, OrderStatus, OutboxEvent
+from orders.models import (
+    REFUNDABLE_PAYMENT_STATUSES,
+    DeadLetter,
+    Order,
+    OrderEvent,
+    OrderItem,
+    OrderStatus,
+    OutboxEvent,
+    Partner,
+    PartnerDelivery,
+    PartnerTopic,
+)
+from orders.partners import partner_delivery_resend, partner_secret_rotate
+from orders.payments.services import payment_refund
 from orders.services import order_cancel, order_transition
 from restaurant.errors import ApplicationError
 
@@ -47,6 +65,11 @@ class OrderEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2)
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -58,7 +81,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("contact_email", "contact_name")
     date_hierarchy = "created_at"
     inlines = [OrderItemInline, OrderEventInline]
-    actions = ("cancel_orders", "record_payment_at_till")
+    actions = ("cancel_orders", "record_payment_at_till", "refund_order")
     fieldsets = (
         (None, {"fields": ("status", "version", "order_type", "table_number", "delivery_address", "total")}),
         ("Customer", {"fields": ("customer", "contact_name", "contact_email", "contact_phone")}),
@@ -142,6 +165,55 @@ class OrderAdmin(admin.ModelAdmin):
             "marked paid",
         )
 
+    @admin.action(
+        description="Refund (full or partial) through the payment provider…", permissions=["change"]
+    )
+    def refund_order(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Refund one order at a time.", messages.ERROR)
+            return None
+        order = queryset.get()
+        payment = order.payments.filter(status__in=REFUNDABLE_PAYMENT_STATUSES).first()
+        if payment is None:
+            self.message_user(request, f"Order {order.number} has no payment to refund.", messages.ERROR)
+            return None
+        form = RefundForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                amount = decimal_to_minor(form.cleaned_data["amount"], payment.currency)
+                payment_refund(
+                    payment_id=payment.pk,
+                    amount_minor=amount,
+                    actor=Actor.for_user(request.user),
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValueError as error:
+                form.add_error("amount", str(error))
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Refunded {format_money(amount, payment.currency)} of order {order.number}.",
+                    messages.SUCCESS,
+                )
+                return None
+        if not form.is_bound:
+            form = RefundForm(
+                initial={"amount": minor_to_decimal(payment.refundable_minor, payment.currency)}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund order {order.number}",
+            "order": order,
+            "payment": payment,
+            "refundable": format_money(payment.refundable_minor, payment.currency),
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/order/refund_order.html", context)
+
 
 @admin.register(DeadLetter)
 class DeadLetterAdmin(admin.ModelAdmin):
@@ -186,3 +258,158 @@ class OutboxEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: OutboxEvent | None = None) -> bool:
         return False
+
+
+# ---------------------------------------------------------------- partner webhooks
+
+RECENT_DELIVERIES = 20
+
+
+def _https_by_default(field: models.Field, **kwargs: object) -> forms.Field | None:
+    # A URL typed without a scheme is taken as https (Django 6's default).
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
+class PartnerForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=PartnerTopic.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The events this partner is sent.",
+    )
+
+    class Meta:
+        model = Partner
+        fields = ("name", "url", "events", "is_active")
+        formfield_callback = _https_by_default
+
+
+class RecentDeliveriesFormSet(forms.BaseInlineFormSet):
+    def get_queryset(self) -> QuerySet[PartnerDelivery]:
+        # A busy partner has thousands of deliveries; its page shows the latest.
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset().select_related("outbox_event")[:RECENT_DELIVERIES]
+        return self._recent
+
+
+class RecentDeliveryInline(ReadOnlyInline):
+    model = PartnerDelivery
+    formset = RecentDeliveriesFormSet
+    verbose_name_plural = f"recent deliveries (latest {RECENT_DELIVERIES})"
+    fields = ("created_at", "topic", "order_number", "status", "attempts", "last_status_code", "last_error")
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="order")
+    def order_number(self, delivery: PartnerDelivery) -> str:
+        return f"#{delivery.outbox_event.order_id}"
+
+
+def _show_secret_once(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, partner: Partner, secret: str
+) -> None:
+    modeladmin.message_user(
+        request,
+        f"The signing secret of {partner.name} is {secret} — give it to the partner now: "
+        "it is not shown again.",
+        messages.WARNING,
+    )
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerForm
+    # Admin builds the form's fields itself: the same https default here.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ("name", "url", "subscribed", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url")
+    fieldsets = (
+        (None, {"fields": ("name", "url", "events", "is_active")}),
+        ("Signing", {"fields": ("secret_hint", "created_at")}),
+    )
+    readonly_fields = ("secret_hint", "created_at")
+    inlines = [RecentDeliveryInline]
+    actions = ("rotate_secret",)
+
+    @admin.display(description="events")
+    def subscribed(self, partner: Partner) -> str:
+        return ", ".join(partner.events or []) or "—"
+
+    @admin.display(description="secret")
+    def secret_hint(self, partner: Partner) -> str:
+        # The secret itself is shown once, when it is made (added or rotated).
+        if partner.pk is None:
+            return "Generated when the partner is saved, and shown once."
+        return f"…{partner.secret[-4:]} (rotate it to see a new one)"
+
+    def response_add(
+        self, request: HttpRequest, obj: Partner, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        _show_secret_once(self, request, obj, obj.secret)
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.action(description="Rotate secret (the new one is shown once)", permissions=["change"])
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset.order_by("pk"):
+            _show_secret_once(self, request, partner, partner_secret_rotate(partner=partner))
+
+
+@admin.register(PartnerDelivery)
+class PartnerDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: every event sent to every partner, how it went, and a resend."""
+
+    list_display = (
+        "created_at", "partner", "topic", "order_number", "status", "attempts", "last_status_code",
+        "last_error", "delivered_at",
+    )  # fmt: skip
+    list_filter = ("status", "topic", "partner")
+    list_select_related = ("partner", "outbox_event")
+    search_fields = ("partner__name",)
+    date_hierarchy = "created_at"
+    fields = (
+        "partner", "topic", "order_number", "status", "attempts", "last_status_code", "last_error",
+        "next_attempt_at", "delivered_at", "created_at", "public_id", "body",
+    )  # fmt: skip
+    readonly_fields = fields
+    actions = ("resend",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Deliveries come from events, never typed in.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PartnerDelivery | None = None) -> bool:
+        return False
+
+    @admin.display(description="order", ordering="outbox_event__order_id")
+    def order_number(self, delivery: PartnerDelivery) -> str:
+        return f"#{delivery.outbox_event.order_id}"
+
+    @admin.display(description="body")
+    def body(self, delivery: PartnerDelivery) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(delivery.payload, indent=2, ensure_ascii=False))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[PartnerDelivery], search_term: str
+    ) -> tuple[QuerySet[PartnerDelivery], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = search_term.strip().lstrip("#")
+        if number.isdigit() and len(number) < 19:
+            results |= queryset.filter(outbox_event__order_id=int(number))
+        return results, may_have_duplicates
+
+    @admin.action(description="Resend selected", permissions=["change"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[PartnerDelivery]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        sent = partner_delivery_resend(delivery_ids=ids)
+        if sent:
+            self.message_user(request, f"{sent} delivery(ies) sent again.", messages.SUCCESS)
+        if len(ids) > sent:
+            self.message_user(
+                request,
+                f"{len(ids) - sent} left alone: only failed deliveries are resent "
+                "(a delivered one never goes twice, a pending one is still being tried).",
+                messages.WARNING,
+            )

@@ -43,9 +43,17 @@ def _enqueue_confirmation_email(event: OutboxEvent) -> None:
     _enqueue(send_order_confirmation, event.order_id)
 
 
+def _create_partner_deliveries(event: OutboxEvent) -> None:
+    from orders.partners import partner_deliveries_create
+
+    partner_deliveries_create(event=event)
+
+
 # topic -> what publishing it does. Each handler only enqueues work.
 CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
-    "order.paid": [_enqueue_confirmation_email],
+    "order.paid": [_enqueue_confirmation_email, _create_partner_deliveries],
+    "order.ready": [_create_partner_deliveries],
+    "order.refunded": [_create_partner_deliveries],
 }
 
 

@@ -18,11 +18,16 @@ from menu.selectors import menu_categories, menu_item_detail
 from orders.cart import SessionCart
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
 from orders.models import Order
+from orders.payments.services import PaymentsUnavailable, payment_start, payments_available
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails, order_cancel, order_place
 from restaurant.errors import ApplicationError
 
+PAYMENTS_DOWN = (
+    "Payments are temporarily unavailable, so we cannot take your order right now. "
+    "Please try again in a few minutes."
+)
 CHECKOUT_TOKENS_KEY = "checkout_tokens"
 CHECKOUT_TOKENS_KEPT = 20
 
@@ -187,6 +192,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
         delivery_address=data["delivery_address"],
         special_instructions=data["special_instructions"],
     )
+    if not payments_available():
+        # Taking an order nobody can pay for would only make it expire later.
+        return _checkout_page(request, form, [PAYMENTS_DOWN], status=503)
     try:
         order, created = order_place(
             lines=cart.cart_lines(),
@@ -196,10 +204,22 @@ def checkout(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         return _checkout_page(request, form, [error.message], status=error.status)
-    if created:
+    if not created:
+        return redirect(order)
+    if order.placed_by_id is not None:
+        # A table's order: paid to the waiter at the table (floor page).
         cart.clear()
-        messages.success(request, f"Thank you! Order {order.number} is placed.")
-    return redirect(order)
+        messages.success(request, f"Order {order.number} is placed for {order.where()}.")
+        return redirect(order)
+    try:
+        session = payment_start(order=order, return_url=request.build_absolute_uri(order.get_absolute_url()))
+    except PaymentsUnavailable:
+        # Nothing half-made: the order goes, the cart stays for a later try.
+        order_cancel(order=order, actor=Actor.system("payments"), reason="payments unavailable at checkout")
+        form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
+        return _checkout_page(request, form, [PAYMENTS_DOWN], status=503)
+    cart.clear()
+    return redirect(session.redirect_url)
 
 
 def _viewable_order(request: HttpRequest, token: str) -> Order:

@@ -16,7 +16,7 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.social import socialaccount_providers
-from restaurant.env import env_bool, env_int, env_list, env_str
+from restaurant.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("BRIGADE_VAR_DIR", str(BASE_DIR / "var")))
@@ -224,6 +224,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 # Retries back off exponentially with jitter, never longer than this.
 CELERY_RETRY_BACKOFF_MAX = min(env_int("CELERY_RETRY_BACKOFF_MAX", 300), CELERY_VISIBILITY_TIMEOUT // 2)
+# Partner webhooks: tries in all (the first and its retries), and the first
+# retry's delay; each later retry waits twice as long (up to the maximum above),
+# with ±20 % jitter. See docs/partner-webhooks.md.
+PARTNER_WEBHOOK_MAX_ATTEMPTS = env_int("PARTNER_WEBHOOK_MAX_ATTEMPTS", 8)
+PARTNER_WEBHOOK_RETRY_BASE_SECONDS = env_float("PARTNER_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+if PARTNER_WEBHOOK_MAX_ATTEMPTS < 1 or PARTNER_WEBHOOK_RETRY_BASE_SECONDS <= 0:
+    raise ImproperlyConfigured(
+        "PARTNER_WEBHOOK_MAX_ATTEMPTS must be at least 1 and PARTNER_WEBHOOK_RETRY_BASE_SECONDS above 0."
+    )
 # Queues per concern, so a slow partner never delays a confirmation email.
 CELERY_TASK_DEFAULT_QUEUE = "orders"
 CELERY_TASK_ROUTES = {
@@ -235,6 +244,7 @@ CELERY_TASK_ROUTES = {
 # process (`celery -A restaurant beat`), never `worker -B` on every worker.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": 30.0},
+    "expire-unpaid-orders": {"task": "orders.payment_tasks.orders_expire_unpaid", "schedule": 60.0},
 }
 
 # ------------------------------------------------------------------------------
@@ -309,11 +319,34 @@ BRIGADE_MONEY_LOCALE = env_str("BRIGADE_MONEY_LOCALE", "en_IE")
 BRIGADE_RESTAURANT_NAME = env_str("BRIGADE_RESTAURANT_NAME", "Brigade Bistro")
 # The address customers reach the site at, for links in emails.
 BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-# The address customers reach the site at, for links in emails.
-BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Limits that keep one order a plausible order (and a hostile one cheap to refuse).
 BRIGADE_MAX_LINE_QUANTITY = env_int("BRIGADE_MAX_LINE_QUANTITY", 50)
 BRIGADE_MAX_CART_LINES = env_int("BRIGADE_MAX_CART_LINES", 40)
+
+# ------------------------------------------------------------------------------
+# Payments: "sandbox" (test payments served by Brigade) or "stripe".
+# ------------------------------------------------------------------------------
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "stripe" if PRODUCTION else "sandbox")
+if PAYMENT_PROVIDER not in {"sandbox", "stripe"}:
+    raise ImproperlyConfigured(f"PAYMENT_PROVIDER must be sandbox or stripe, got {PAYMENT_PROVIDER!r}")
+if PRODUCTION and PAYMENT_PROVIDER == "sandbox":
+    # Anyone could approve their own order on the sandbox's page.
+    raise ImproperlyConfigured("The sandbox takes no real money: set PAYMENT_PROVIDER=stripe in production.")
+# Provider events older (or further in the future) than this are refused.
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300)
+# Largest webhook body accepted; a provider event is a few kilobytes.
+PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", 256 * 1024)
+# An order not paid within this many minutes is cancelled.
+PAYMENT_TIMEOUT_MINUTES = env_int("PAYMENT_TIMEOUT_MINUTES", 30)
+# Circuit breaker: open after this many failed provider calls in a row, for this long.
+PAYMENT_BREAKER_FAIL_MAX = env_int("PAYMENT_BREAKER_FAIL_MAX", 5)
+PAYMENT_BREAKER_RESET_SECONDS = env_int("PAYMENT_BREAKER_RESET_SECONDS", 30)
+SANDBOX_WEBHOOK_SECRET = env_str("SANDBOX_WEBHOOK_SECRET", "sandbox-webhook-secret-for-test-payments-only")
+SANDBOX_WEBHOOK_URL = env_str("SANDBOX_WEBHOOK_URL", BRIGADE_BASE_URL + "/webhooks/payments/sandbox/")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Only for tests against a local stand-in of Stripe's API.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 
 # ------------------------------------------------------------------------------
 # Static and media files: hashed names, served by WhiteNoise in every mode.

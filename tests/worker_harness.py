@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,7 +267,12 @@ class Worker:
             self.proc.wait(timeout=5)
 
 
-def worker_env(sink: SmtpSink | None) -> dict[str, str]:
+def worker_env(sink: SmtpSink | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The worker's environment: this process's, pointed at the test database and broker.
+
+    `extra` adds or overrides variables (PARTNER_WEBHOOK_MAX_ATTEMPTS=3), read
+    by the worker's settings at start-up.
+    """
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "restaurant.settings",
@@ -285,7 +290,7 @@ def worker_env(sink: SmtpSink | None) -> dict[str, str]:
             "EMAIL_HOST_USER": "",
             "EMAIL_HOST_PASSWORD": "",
         }
-    return env
+    return env | dict(extra or {})
 
 
 @pytest.fixture
@@ -293,13 +298,16 @@ def celery_worker(transactional_db, tmp_path: Path) -> Iterator[Callable[..., Wo
     """Starts real workers: `celery_worker(smtp_sink)` returns a ready Worker.
 
     Queues are purged first (pass purge=False when the test has just checked
-    them). Workers are stopped before the test database is flushed: this
-    fixture depends on transactional_db, so it is torn down first. Each
-    worker's log is printed at teardown, which pytest shows when a test fails.
+    them), and `env={...}` adds environment variables for the worker. Workers
+    are stopped before the test database is flushed: this fixture depends on
+    transactional_db, so it is torn down first. Each worker's log is printed at
+    teardown, which pytest shows when a test fails.
     """
     workers: list[Worker] = []
 
-    def start(sink: SmtpSink | None = None, *, purge: bool = True) -> Worker:
+    def start(
+        sink: SmtpSink | None = None, *, purge: bool = True, env: Mapping[str, str] | None = None
+    ) -> Worker:
         if purge:
             purge_queues()
         log_path = tmp_path / f"celery-worker-{len(workers) + 1}.log"
@@ -327,7 +335,7 @@ def celery_worker(transactional_db, tmp_path: Path) -> Iterator[Callable[..., Wo
                     "info",
                 ],
                 cwd=ROOT,
-                env=worker_env(sink),
+                env=worker_env(sink, env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

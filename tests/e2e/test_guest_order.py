@@ -1,4 +1,5 @@
-"""A guest orders from the demo menu in a real browser, from the menu to the order page."""
+"""A guest orders from the demo menu in a real browser: menu, cart, checkout, the sandbox
+payment page, and back to the order page, which turns "Paid" when the webhook lands."""
 
 from __future__ import annotations
 
@@ -30,7 +31,11 @@ def _add_to_cart(page: Page, quantity: int) -> None:
     expect(page.get_by_role("status")).to_contain_text("to your cart")
 
 
-def test_guest_orders_from_the_menu_and_lands_on_the_order_page(live_server, open_page, screenshot) -> None:
+def test_guest_orders_from_the_menu_and_lands_on_the_order_page(
+    live_server, open_page, screenshot, settings
+) -> None:
+    # The sandbox provider sends its signed webhook to this test's server.
+    settings.SANDBOX_WEBHOOK_URL = live_server.url + "/webhooks/payments/sandbox/"
     call_command("seed_demo", verbosity=0)
     pizza_minor = MenuItem.objects.get(name="Margherita Pizza").price_minor
     expected_total = format_money((CLASSIC_BURGER_MINOR + BACON_MINOR) * 2 + pizza_minor)
@@ -65,9 +70,21 @@ def test_guest_orders_from_the_menu_and_lands_on_the_order_page(live_server, ope
     page.get_by_role("textbox", name="Special instructions").fill("No pickles, please.")
     page.get_by_role("button", name=re.compile(r"^Place order")).click()
 
+    # The sandbox's hosted checkout, labelled as test payments.
+    expect(page.get_by_role("note")).to_contain_text("TEST PAYMENTS")
+    expect(page.get_by_text("Amount")).to_contain_text(expected_total)
+    screenshot(page, "sandbox-checkout.png")
+    page.get_by_role("button", name="Approve payment").click()
+
     expect(page).to_have_url(re.compile(r"/orders/[A-Za-z0-9_-]+/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Order #")
-    expect(page.locator("[data-status]")).to_contain_text("Placed, awaiting payment")
+    # The provider's webhook arrives over HTTP a moment later; the page is not live yet.
+    for _ in range(20):
+        if "Paid" in page.locator("[data-status]").inner_text():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(page.locator("[data-status]")).to_contain_text("Paid")
     expect(page.locator(".lines .total")).to_have_text(expected_total)
     expect(page.locator(".instructions")).to_have_text("No pickles, please.")
     expect(page.get_by_role("cell", name=re.compile(r"Classic Burger"))).to_contain_text("Medium")
@@ -76,7 +93,8 @@ def test_guest_orders_from_the_menu_and_lands_on_the_order_page(live_server, ope
 
     order = Order.objects.get()
     assert page.url == live_server.url + order.get_absolute_url()
-    assert (order.customer, order.order_type, order.status) == (None, "pickup", "awaiting_payment")
+    assert (order.customer, order.order_type, order.status) == (None, "pickup", "paid")
+    assert order.payments.get().status == "succeeded"
     assert order.total_minor == (CLASSIC_BURGER_MINOR + BACON_MINOR) * 2 + pizza_minor
 
 

@@ -1,0 +1,371 @@
+"""Outgoing webhooks to delivery partners: who gets which event, signed, sent, retried and resent.
+
+Publishing an outbox event that partners may subscribe to (order.paid,
+order.ready, order.cancelled) creates one PartnerDelivery per subscribed
+partner, and the `deliver_partner_webhook` task POSTs it until the partner
+answers 2xx, backing off between tries; after the last one it is dead-lettered
+and marked failed, and a manager can resend it from admin. Every request is
+signed the way docs/partner-webhooks.md tells partners to check:
+
+    Brigade-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+
+The body never carries the customer's email, phone or the order's tracking
+token: a partner learns what it needs to collect and hand over an order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from http import HTTPStatus
+from typing import Any
+
+import requests
+from django.db import transaction
+from django.utils import timezone
+
+from orders.models import (
+    DeadLetter,
+    Order,
+    OutboxEvent,
+    Partner,
+    PartnerDelivery,
+    PartnerDeliveryStatus,
+    PartnerTopic,
+    new_delivery_public_id,
+    new_partner_secret,
+)
+from orders.outbox import _enqueue
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Brigade-Signature"
+EVENT_ID_HEADER = "Brigade-Event-Id"
+USER_AGENT = "Brigade-Webhooks/1"
+# How far a signature's timestamp may be from the receiver's clock (replays).
+SIGNATURE_TOLERANCE_SECONDS = 300
+# (connect, read) seconds: a partner that does not answer within these is tried again later.
+TIMEOUT = (3.0, 10.0)
+DELIVER_TASK_NAME = "orders.tasks.deliver_partner_webhook"
+
+
+class PartnerDeliveryError(Exception):
+    """The partner did not take the event (no answer, or not 2xx): worth another try later.
+
+    The message names the delivery and what happened, never the URL or a header,
+    because it ends up in dead letters that admin shows.
+    """
+
+
+# ---------------------------------------------------------------- signing
+
+
+def sign(secret: str, timestamp: int, body: bytes | str) -> str:
+    """The hex HMAC-SHA256 of "<timestamp>.<body>" under the partner's secret."""
+    raw = body.encode() if isinstance(body, str) else body
+    return hmac.new(secret.encode(), str(timestamp).encode() + b"." + raw, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: bytes | str) -> str:
+    return f"t={timestamp},v1={sign(secret, timestamp, body)}"
+
+
+def verify(
+    secret: str,
+    header: str,
+    body: bytes | str,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+    *,
+    now: float | None = None,
+) -> bool:
+    """Whether `header` signs exactly `body` with `secret`, at a time within `tolerance` of now.
+
+    What a partner runs on every request; the body must be the raw bytes
+    received, before any JSON parsing.
+    """
+    timestamp: int | None = None
+    candidates: list[str] = []
+    for part in header.split(","):
+        key, has_value, value = part.strip().partition("=")
+        if not has_value:
+            continue
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError:
+                return False
+        elif key == "v1":
+            candidates.append(value)
+    if timestamp is None or not candidates:
+        return False
+    current = time.time() if now is None else now
+    # A stale signature is refused even if it is right: it may be a recorded request played again.
+    if abs(current - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).encode()
+    # Constant time, and bytes: compare_digest refuses non-ASCII str, which a forged header may hold.
+    return any(
+        hmac.compare_digest(expected, candidate.encode("utf-8", "replace")) for candidate in candidates
+    )
+
+
+# ---------------------------------------------------------------- the event body
+
+
+# What a partner hears for each of our events. In Brigade "cancelled" means
+# never paid, which partners never saw; a paid order that is called off is
+# "refunded", and that is the cancellation a delivery partner must hear of.
+PARTNER_TOPIC_FOR_EVENT = {
+    "order.paid": "order.paid",
+    "order.ready": "order.ready",
+    "order.refunded": "order.cancelled",
+}
+
+
+def _order_data(order: Order, event_topic: str) -> dict[str, Any]:
+    order_status_announced = event_topic.removeprefix("order.")
+    return {
+        "id": order.pk,
+        "number": order.number,
+        # The status this event announced (the order may have moved on since).
+        "status": order_status_announced,
+        "order_type": order.order_type,
+        "table_number": order.table_number or None,
+        "items": [{"name": line.name, "quantity": line.quantity} for line in order.items.all()],
+        "created_at": order.created_at.isoformat(),
+    }
+
+
+def _event_body(
+    *, public_id: str, event: OutboxEvent, topic: str, order_data: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": public_id,
+        "type": topic,
+        "created": event.created_at.isoformat(),
+        "data": {"order": order_data},
+    }
+
+
+def encode_body(payload: dict[str, Any]) -> bytes:
+    """The exact bytes sent and signed; the same on every try."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+# ---------------------------------------------------------------- services
+
+
+def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
+    """One delivery per active partner subscribed to the event's topic; queues the new ones.
+
+    Runs while the outbox publishes the event, in its transaction. The unique
+    (partner, event) pair makes publishing the same event again create and
+    queue nothing: each partner gets each event once.
+    """
+    topic = PARTNER_TOPIC_FOR_EVENT.get(event.topic)
+    if topic is None or topic not in PartnerTopic.values:
+        return []
+    partners = [p for p in Partner.objects.filter(is_active=True).order_by("pk") if p.is_subscribed(topic)]
+    if not partners:
+        return []
+    from orders.tasks import deliver_partner_webhook
+
+    order_data = _order_data(event.order, event.topic)
+    deliveries = []
+    with transaction.atomic():
+        for partner in partners:
+            public_id = new_delivery_public_id()
+            delivery, created = PartnerDelivery.objects.get_or_create(
+                partner=partner,
+                outbox_event=event,
+                defaults={
+                    "public_id": public_id,
+                    "topic": topic,
+                    "payload": _event_body(
+                        public_id=str(public_id), event=event, topic=topic, order_data=order_data
+                    ),
+                    "next_attempt_at": timezone.now(),
+                },
+            )
+            if created:
+                # The event id lets the task wait for this transaction if its
+                # message arrives before the commit (see partner_delivery_attempt).
+                _enqueue(deliver_partner_webhook, delivery.pk, event.pk)
+            deliveries.append(delivery)
+    return deliveries
+
+
+@dataclass(frozen=True)
+class _Answer:
+    delivered: bool
+    status_code: int | None
+    error: str
+
+
+def _post(delivery: PartnerDelivery, body: bytes) -> _Answer:
+    partner = delivery.partner
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: signature_header(partner.secret, timestamp, body),
+        EVENT_ID_HEADER: str(delivery.public_id),
+        "User-Agent": USER_AGENT,
+    }
+    try:
+        # No redirects: a partner moves its endpoint by telling us, never by
+        # bouncing a signed request elsewhere. stream=True: the answer's body
+        # is never read, so a huge one costs nothing.
+        with requests.post(
+            partner.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
+        ) as response:
+            code = response.status_code
+    except requests.RequestException as exc:
+        # The class only ("ConnectTimeout"): the message would repeat the URL.
+        return _Answer(delivered=False, status_code=None, error=type(exc).__name__)
+    if 200 <= code < 300:
+        return _Answer(delivered=True, status_code=code, error="")
+    try:
+        phrase = HTTPStatus(code).phrase
+    except ValueError:
+        phrase = ""
+    return _Answer(delivered=False, status_code=code, error=f"HTTP {code} {phrase}".strip())
+
+
+def _wait_for_publisher(*, delivery_id: int, outbox_event_id: int) -> None:
+    """Waits until the transaction that created the delivery has ended, if it has not yet.
+
+    The outbox sends the task's message before its transaction commits (so a
+    crash publishes the event again rather than never), and a fast worker can
+    look for the delivery before it exists. The publisher holds the event's
+    row lock until it commits or rolls back: taking that lock waits for it.
+    """
+    if PartnerDelivery.objects.filter(pk=delivery_id).exists():
+        return
+    with transaction.atomic():
+        list(OutboxEvent.objects.select_for_update().filter(pk=outbox_event_id).values_list("pk", flat=True))
+
+
+def partner_delivery_attempt(
+    *, delivery_id: int, outbox_event_id: int | None = None, retry_in: float | None = None
+) -> bool:
+    """Sends the delivery once, unless it was delivered already. True if this call delivered it.
+
+    The row stays locked while the request is made, so a second copy of the
+    task (a redelivered message) waits and then finds it delivered. Each try
+    is recorded (attempts, status code, error, when the next try is due:
+    `retry_in` seconds, from the task); a failed try then raises
+    PartnerDeliveryError for the task to retry.
+    """
+    if outbox_event_id is not None:
+        _wait_for_publisher(delivery_id=delivery_id, outbox_event_id=outbox_event_id)
+    with transaction.atomic():
+        delivery = (
+            PartnerDelivery.objects.select_for_update(of=("self",))
+            .select_related("partner")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            # Its publisher rolled back; the sweep publishes the event again with a new delivery.
+            logger.warning("partner delivery not found", extra={"delivery_id": delivery_id})
+            return False
+        if delivery.status == PartnerDeliveryStatus.DELIVERED:
+            return False
+        if not delivery.partner.is_active:
+            delivery.status = PartnerDeliveryStatus.FAILED
+            delivery.last_error = "partner deactivated"
+            delivery.next_attempt_at = None
+            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
+            return False
+        answer = _post(delivery, encode_body(delivery.payload))
+        now = timezone.now()
+        delivery.attempts += 1
+        delivery.last_status_code = answer.status_code
+        delivery.last_error = answer.error
+        if answer.delivered:
+            delivery.status = PartnerDeliveryStatus.DELIVERED
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+        else:
+            # Pending again even if it was failed: a dead letter retried from admin brings it back.
+            delivery.status = PartnerDeliveryStatus.PENDING
+            delivery.next_attempt_at = None if retry_in is None else now + timedelta(seconds=retry_in)
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "last_status_code",
+                "last_error",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+            ]
+        )
+    log = {"delivery_id": delivery_id, "partner_id": delivery.partner_id, "attempts": delivery.attempts}
+    if not answer.delivered:
+        logger.warning("partner webhook not delivered", extra={**log, "status_code": answer.status_code})
+        raise PartnerDeliveryError(f"partner delivery {delivery_id}: {answer.error}")
+    logger.info("partner webhook delivered", extra=log)
+    return True
+
+
+def partner_delivery_mark_dead(*, delivery_id: int, error: BaseException | None = None) -> bool:
+    """Marks a delivery failed after its last try; a delivered one stays delivered. True if marked."""
+    changes: dict[str, Any] = {"status": PartnerDeliveryStatus.FAILED, "next_attempt_at": None}
+    if error is not None and not isinstance(error, PartnerDeliveryError):
+        # Not the partner's answer (that is recorded already) but our own failure: its class only.
+        changes["last_error"] = type(error).__name__[:200]
+    updated = (
+        PartnerDelivery.objects.filter(pk=delivery_id)
+        .exclude(status=PartnerDeliveryStatus.DELIVERED)
+        .update(**changes)
+    )
+    if updated:
+        logger.error("partner webhook dead-lettered", extra={"delivery_id": delivery_id})
+    return bool(updated)
+
+
+def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
+    """Sends failed deliveries again, with a fresh round of tries; returns how many.
+
+    Only failed ones: a delivered event is never sent twice, and a pending one
+    is still being tried.
+    """
+    from orders.tasks import deliver_partner_webhook
+
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            PartnerDelivery.objects.select_for_update()
+            .filter(pk__in=list(delivery_ids), status=PartnerDeliveryStatus.FAILED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        PartnerDelivery.objects.filter(pk__in=ids).update(
+            status=PartnerDeliveryStatus.PENDING, next_attempt_at=now
+        )
+        # Their dead letters are settled by this resend: retrying one as well
+        # would run a second round of tries beside this one.
+        DeadLetter.objects.filter(
+            task_name=DELIVER_TASK_NAME, args__0__in=ids, retried_at__isnull=True
+        ).update(retried_at=now)
+        for pk in ids:
+            transaction.on_commit(lambda pk=pk: deliver_partner_webhook.delay(pk))
+    logger.info("partner webhooks resent", extra={"delivery_ids": ids})
+    return len(ids)
+
+
+def partner_secret_rotate(*, partner: Partner) -> str:
+    """Gives the partner a new secret and returns it; every request from now on is signed with it."""
+    secret = new_partner_secret()
+    Partner.objects.filter(pk=partner.pk).update(secret=secret)
+    partner.secret = secret
+    logger.info("partner secret rotated", extra={"partner_id": partner.pk})
+    return secret

@@ -1,0 +1,125 @@
+"""Stripe Checkout: a hosted payment page, confirmed to us by signed webhooks.
+
+Keys come from the environment (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET);
+STRIPE_API_BASE points the client elsewhere (tests use a local fake of
+Stripe's API). https://docs.stripe.com/payments/checkout
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import stripe
+from django.conf import settings
+
+from orders.payments.base import (
+    PAYMENT_FAILED,
+    PAYMENT_SUCCEEDED,
+    CheckoutSession,
+    ProviderError,
+    ProviderEvent,
+    WebhookRejected,
+)
+
+if TYPE_CHECKING:
+    from orders.models import Order, Payment
+
+SIGNATURE_HEADER = "Stripe-Signature"
+
+# Stripe event type -> what it means for us. A completed session is paid only
+# when its payment_status says so (delayed methods complete unpaid).
+_EVENT_TYPES = {
+    "checkout.session.completed": PAYMENT_SUCCEEDED,
+    "checkout.session.async_payment_succeeded": PAYMENT_SUCCEEDED,
+    "checkout.session.async_payment_failed": PAYMENT_FAILED,
+    "checkout.session.expired": PAYMENT_FAILED,
+}
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def _client(self) -> stripe.StripeClient:
+        if not settings.STRIPE_SECRET_KEY:
+            raise ProviderError("STRIPE_SECRET_KEY is not set.")
+        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        return stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses=base,
+            # Our circuit breaker and the customer's retry decide about retries.
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=(3, 15)),
+        )
+
+    def create_checkout(self, *, order: Order, payment_key: str, return_url: str) -> CheckoutSession:
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "client_reference_id": str(order.pk),
+            "metadata": {"order_id": str(order.pk)},
+            "success_url": return_url,
+            "cancel_url": return_url,
+            "customer_email": order.contact_email,
+            "line_items": [
+                {
+                    "quantity": line.quantity,
+                    "price_data": {
+                        "currency": order.currency.lower(),
+                        "unit_amount": line.unit_price_minor,
+                        "product_data": {"name": line.name},
+                    },
+                }
+                for line in order.items.all()
+            ],
+        }
+        try:
+            session = self._client().v1.checkout.sessions.create(
+                params=params, options={"idempotency_key": payment_key}
+            )
+        except stripe.StripeError as error:
+            raise ProviderError(f"Stripe refused the checkout: {type(error).__name__}") from error
+        return CheckoutSession(provider_ref=session.id, redirect_url=session.url)
+
+    def refund(self, *, payment: Payment, amount_minor: int, idempotency_key: str) -> str:
+        client = self._client()
+        try:
+            session = client.v1.checkout.sessions.retrieve(payment.provider_ref)
+            refund = client.v1.refunds.create(
+                params={"payment_intent": session.payment_intent, "amount": amount_minor},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise ProviderError(f"Stripe refused the refund: {type(error).__name__}") from error
+        return refund.id
+
+    def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
+        header = headers.get(SIGNATURE_HEADER, "")
+        tolerance = settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS
+        try:
+            stripe.Webhook.construct_event(body, header, settings.STRIPE_WEBHOOK_SECRET, tolerance)
+            # Verified: read it as plain data rather than the library's objects.
+            event = json.loads(body)
+        except ValueError as error:
+            raise WebhookRejected("malformed", "The event body is not JSON.") from error
+        except stripe.SignatureVerificationError as error:
+            code = "stale_timestamp" if "tolerance" in str(error) else "bad_signature"
+            raise WebhookRejected(code, "The signature does not match or is too old.") from error
+        # The library only refuses old timestamps; a far-future one would stay
+        # replayable for as long as it is in the future.
+        signed_at = int(dict(p.split("=", 1) for p in header.split(",") if "=" in p).get("t", "0"))
+        if signed_at - time.time() > tolerance:
+            raise WebhookRejected("future_timestamp", "The event is dated in the future.")
+        kind = _EVENT_TYPES.get(event["type"])
+        if kind is None:
+            raise WebhookRejected("unknown_event_type", "This event type is not handled.")
+        session = event["data"]["object"]
+        if event["type"] == "checkout.session.completed" and session.get("payment_status") != "paid":
+            raise WebhookRejected("unknown_event_type", "The session completed without payment yet.")
+        return ProviderEvent(
+            event_id=event["id"],
+            type=kind,
+            provider_ref=session["id"],
+            amount_minor=session.get("amount_total"),
+        )

@@ -1,0 +1,237 @@
+"""The Stripe adapter, against a local stand-in for Stripe's API and Stripe-signed events."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+from django.core import mail
+
+from accounts.roles import Actor
+from orders.models import OrderStatus, Payment, PaymentStatus
+from orders.payments.services import PaymentsUnavailable, payment_breaker, payment_refund, payment_start
+from orders.pricing import CartLine
+from orders.services import OrderDetails, order_place
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
+
+WEBHOOK_SECRET = "whsec_test_brigade"
+SESSION_ID = "cs_test_a1b2c3"
+
+
+class FakeStripe:
+    """Answers the three Stripe API calls Brigade makes, and remembers them."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, list[str]], dict[str, str]]] = []
+        self.fail = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, status: int, body: dict) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _record(self) -> dict[str, list[str]]:
+                length = int(self.headers.get("Content-Length") or 0)
+                params = parse_qs(self.rfile.read(length).decode()) if length else {}
+                fake.requests.append((self.command, self.path, params, dict(self.headers)))
+                return params
+
+            def do_POST(self) -> None:
+                params = self._record()
+                if fake.fail:
+                    return self._answer(500, {"error": {"type": "api_error", "message": "down"}})
+                if self.path == "/v1/checkout/sessions":
+                    return self._answer(
+                        200,
+                        {
+                            "id": SESSION_ID,
+                            "object": "checkout.session",
+                            "url": f"https://checkout.stripe.test/c/pay/{SESSION_ID}",
+                            "payment_intent": None,
+                        },
+                    )
+                if self.path == "/v1/refunds":
+                    amount = int(params["amount"][0])
+                    return self._answer(200, {"id": "re_test_1", "object": "refund", "amount": amount})
+                return self._answer(404, {"error": {"type": "invalid_request_error"}})
+
+            def do_GET(self) -> None:
+                self._record()
+                if self.path.startswith(f"/v1/checkout/sessions/{SESSION_ID}"):
+                    return self._answer(
+                        200, {"id": SESSION_ID, "object": "checkout.session", "payment_intent": "pi_test_9"}
+                    )
+                return self._answer(404, {"error": {"type": "invalid_request_error"}})
+
+        return Handler
+
+
+@pytest.fixture
+def fake_stripe(settings) -> Iterator[FakeStripe]:
+    fake = FakeStripe()
+    settings.PAYMENT_PROVIDER = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_brigade"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake.url
+    payment_breaker().close()
+    yield fake
+    payment_breaker().close()
+    fake.server.shutdown()
+
+
+def _order(menu):
+    order, _ = order_place(
+        lines=[CartLine(menu.burger.pk, 2, (menu.medium.pk,)), CartLine(menu.fries.pk, 1)],
+        details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
+        actor=Actor.guest(),
+    )
+    return order
+
+
+def stripe_signature(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """Signs like Stripe: t=<time>,v1=HMAC-SHA256(secret, "<time>.<payload>"), written out here on purpose."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def completed_event(*, session_id: str = SESSION_ID, amount: int = 2800) -> bytes:
+    return json.dumps(
+        {
+            "id": "evt_test_1",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {
+                "object": {
+                    "id": session_id,
+                    "object": "checkout.session",
+                    "payment_status": "paid",
+                    "amount_total": amount,
+                }
+            },
+        }
+    ).encode()
+
+
+def test_checkout_is_created_at_stripe_with_server_prices_and_an_idempotency_key(fake_stripe, small_menu):
+    order = _order(small_menu)
+
+    session = payment_start(order=order, return_url="https://brigade.example" + order.get_absolute_url())
+
+    assert session.redirect_url == f"https://checkout.stripe.test/c/pay/{SESSION_ID}"
+    method, path, params, headers = fake_stripe.requests[-1]
+    assert (method, path) == ("POST", "/v1/checkout/sessions")
+    assert headers["Authorization"] == "Bearer sk_test_brigade"
+    assert headers["Idempotency-Key"] == f"order-{order.pk}-attempt-1"
+    assert params["line_items[0][price_data][unit_amount]"] == ["1200"]
+    assert params["line_items[0][quantity]"] == ["2"]
+    assert params["line_items[1][price_data][unit_amount]"] == ["400"]
+    assert params["line_items[0][price_data][currency]"] == ["eur"]
+    assert Payment.objects.get().provider_ref == SESSION_ID
+
+
+def test_a_stripe_signed_event_marks_the_order_paid(
+    client, fake_stripe, small_menu, django_capture_on_commit_callbacks
+):
+    order = _order(small_menu)
+    payment_start(order=order, return_url="https://brigade.example/")
+    payload = completed_event()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/webhooks/payments/stripe/",
+            data=payload,
+            content_type="application/json",
+            headers={"Stripe-Signature": stripe_signature(payload)},
+        )
+
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code"),
+    [
+        (lambda p: (p.replace(b'"paid"', b'"unpaid"'), stripe_signature(p)), "bad_signature"),
+        (lambda p: (p, stripe_signature(p, secret="whsec_someone_else")), "bad_signature"),
+        (lambda p: (p, stripe_signature(p, timestamp=int(time.time()) - 3600)), "stale_timestamp"),
+        (lambda p: (p, stripe_signature(p, timestamp=int(time.time()) + 3600)), "future_timestamp"),
+    ],
+    ids=["tampered-payload", "wrong-secret", "stale", "far-future"],
+)
+def test_the_stripe_adapter_refuses_what_stripe_did_not_sign_recently(
+    client, fake_stripe, small_menu, tamper, code
+):
+    order = _order(small_menu)
+    payment_start(order=order, return_url="https://brigade.example/")
+    payload, signature = tamper(completed_event())
+
+    response = client.post(
+        "/webhooks/payments/stripe/",
+        data=payload,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_refund_goes_through_stripe_with_the_payment_intent(fake_stripe, small_menu, actors):
+    order = _order(small_menu)
+    payment_start(order=order, return_url="https://brigade.example/")
+    Payment.objects.update(status=PaymentStatus.SUCCEEDED)
+
+    refund = payment_refund(
+        payment_id=Payment.objects.get().pk,
+        amount_minor=500,
+        actor=Actor.for_user(actors.manager),
+        reason="cold fries",
+    )
+
+    method, path, params, _ = fake_stripe.requests[-1]
+    assert (method, path) == ("POST", "/v1/refunds")
+    assert params == {"payment_intent": ["pi_test_9"], "amount": ["500"]}
+    assert refund.provider_ref == "re_test_1"
+    assert Payment.objects.get().status == PaymentStatus.PARTIALLY_REFUNDED
+    assert "refund of €5.00: cold fries" in order.events.last().reason
+
+
+def test_a_failing_provider_opens_the_circuit_and_later_calls_fail_fast(fake_stripe, small_menu, settings):
+    order = _order(small_menu)
+    fake_stripe.fail = True
+
+    for _ in range(settings.PAYMENT_BREAKER_FAIL_MAX):
+        with pytest.raises(PaymentsUnavailable):
+            payment_start(order=order, return_url="https://brigade.example/")
+    calls_while_closed = len(fake_stripe.requests)
+    with pytest.raises(PaymentsUnavailable):
+        payment_start(order=order, return_url="https://brigade.example/")
+
+    assert len(fake_stripe.requests) == calls_while_closed  # the open circuit never called Stripe
+    assert not Payment.objects.exists()
