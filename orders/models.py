@@ -86,6 +86,8 @@ class Order(models.Model):
 
     # Set when the confirmation email went out: it goes out once per order.
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the customer was told of the cancellation: also once per order.
+    cancellation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

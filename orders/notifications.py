@@ -47,3 +47,28 @@ def order_confirmation_send(*, order_id: int) -> bool:
         order.save(update_fields=["confirmation_sent_at"])
     logger.info("order confirmation sent", extra={"order_id": order_id})
     return True
+
+
+def order_cancellation_send(*, order_id: int) -> bool:
+    """Tells the customer their unpaid order was cancelled, and why; once per order."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.cancellation_sent_at is not None or order.status != OrderStatus.CANCELLED:
+            return False
+        event = order.events.filter(to_status=OrderStatus.CANCELLED).order_by("-created_at", "-id").first()
+        context = {
+            "order": order,
+            "reason": event.reason if event else "",
+            "restaurant": settings.BRIGADE_RESTAURANT_NAME,
+            "menu_url": settings.BRIGADE_BASE_URL + "/",
+        }
+        send_mail(
+            subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} cancelled",
+            message=render_to_string("orders/email/cancellation.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[order.contact_email],
+        )
+        order.cancellation_sent_at = timezone.now()
+        order.save(update_fields=["cancellation_sent_at"])
+    logger.info("order cancellation sent", extra={"order_id": order_id})
+    return True

@@ -43,6 +43,12 @@ def _enqueue_confirmation_email(event: OutboxEvent) -> None:
     _enqueue(send_order_confirmation, event.order_id)
 
 
+def _enqueue_cancellation_email(event: OutboxEvent) -> None:
+    from orders.tasks import send_order_cancellation
+
+    _enqueue(send_order_cancellation, event.order_id)
+
+
 def _create_partner_deliveries(event: OutboxEvent) -> None:
     from orders.partners import partner_deliveries_create
 
@@ -53,6 +59,7 @@ def _create_partner_deliveries(event: OutboxEvent) -> None:
 CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
     "order.paid": [_enqueue_confirmation_email, _create_partner_deliveries],
     "order.ready": [_create_partner_deliveries],
+    "order.cancelled": [_enqueue_cancellation_email],
     "order.refunded": [_create_partner_deliveries],
 }
 

@@ -38,6 +38,20 @@ def send_order_confirmation(order_id: int) -> bool:
     retry_jitter=True,
     max_retries=8,
 )
+def send_order_cancellation(order_id: int) -> bool:
+    from orders.notifications import order_cancellation_send
+
+    return order_cancellation_send(order_id=order_id)
+
+
+@shared_task(
+    base=DeadLetteringTask,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=8,
+)
 def outbox_publish_task(event_id: int) -> bool:
     from orders.outbox import outbox_publish
 

@@ -105,3 +105,26 @@ def test_no_confirmation_goes_out_for_an_unpaid_order(small_menu):
 
     assert order_confirmation_send(order_id=order.pk) is False
     assert mail.outbox == []
+
+
+def test_an_expired_order_tells_the_customer_once(small_menu, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.payments.services import orders_expire_unpaid
+
+    order = _placed(small_menu)
+    later = timezone.now() + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES + 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_expire_unpaid(now=later)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox_sweep(older_than_seconds=-3600)  # a second publish finds nothing to do
+
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ada@example.test"]
+    assert f"order {order.number} cancelled" in message.subject
+    assert "payment not received in time" in message.body
+    assert "No money was taken" in message.body

@@ -6,12 +6,15 @@ import pytest
 from django.core import mail
 
 from accounts.roles import Actor
-from orders.models import OrderStatus, PaymentWebhookEvent
+from orders.models import OrderStatus, Partner, PartnerDelivery, PaymentWebhookEvent
 from orders.payments.base import PAYMENT_SUCCEEDED, ProviderEvent
 from orders.payments.services import payment_start, payment_webhook_handle
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
+from tests import webhook_receiver as receiver_module
 from tests.concurrency import run_simultaneously
+
+webhook_receiver = receiver_module.webhook_receiver
 
 pytestmark = [
     pytest.mark.postgres,
@@ -20,7 +23,10 @@ pytestmark = [
 ]
 
 
-def test_five_deliveries_of_one_event_two_of_them_concurrent_change_the_order_once(small_menu):
+def test_five_deliveries_of_one_event_two_of_them_concurrent_change_the_order_once(
+    small_menu, webhook_receiver
+):
+    Partner.objects.create(name="Rapid Riders", url=webhook_receiver.url, events=["order.paid"])
     order, _ = order_place(
         lines=[CartLine(small_menu.fries.pk, 1)],
         details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
@@ -47,3 +53,5 @@ def test_five_deliveries_of_one_event_two_of_them_concurrent_change_the_order_on
     assert order.events.filter(to_status=OrderStatus.PAID).count() == 1
     assert PaymentWebhookEvent.objects.count() == 1
     assert len(mail.outbox) == 1
+    assert PartnerDelivery.objects.count() == 1
+    assert len(webhook_receiver.wait_for(1, timeout=10)) == 1
