@@ -26,6 +26,8 @@ class Capability(models.TextChoices):
     WORK_THE_FLOOR = "work_the_floor"
     # Cancel one's own order while no money has been taken.
     CANCEL_OWN_UNPAID_ORDER = "cancel_own_unpaid_order"
+    # Call off one's own paid order before the kitchen starts it, for a refund.
+    CANCEL_OWN_PAID_ORDER = "cancel_own_paid_order"
     # Cancel anyone's unpaid order, with a reason (a table left, a prank order).
     CANCEL_ANY_UNPAID_ORDER = "cancel_any_unpaid_order"
     # Record a payment: the provider's webhook, or cash/card at the table.
@@ -64,6 +66,7 @@ _CUSTOMER, _WAITER, _CHEF, _MANAGER, _SYSTEM = (
 MATRIX: dict[Capability, frozenset[Role]] = {
     C.WORK_THE_FLOOR: frozenset({_WAITER, _MANAGER}),
     C.CANCEL_OWN_UNPAID_ORDER: frozenset({_CUSTOMER}),
+    C.CANCEL_OWN_PAID_ORDER: frozenset({_CUSTOMER}),
     C.CANCEL_ANY_UNPAID_ORDER: frozenset({_WAITER, _MANAGER, _SYSTEM}),
     C.TAKE_PAYMENT: frozenset({_WAITER, _MANAGER, _SYSTEM}),
     C.SEE_ANY_ORDER: frozenset({_WAITER, _CHEF, _MANAGER}),

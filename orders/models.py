@@ -116,8 +116,8 @@ class Order(models.Model):
         return f"#{self.pk}" if self.pk else "#—"
 
     def can_customer_cancel(self) -> bool:
-        """Customers may call an order off only while no money has been taken."""
-        return self.status == OrderStatus.AWAITING_PAYMENT
+        """Customers may call an order off until the kitchen starts it (paid: refunded)."""
+        return self.placed_by_id is None and self.status in (OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID)
 
     def is_guest_order(self) -> bool:
         return self.customer_id is None

@@ -17,7 +17,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[C]] = {
     (S.AWAITING_PAYMENT, S.PAID): frozenset({C.TAKE_PAYMENT}),
     (S.AWAITING_PAYMENT, S.CANCELLED): frozenset({C.CANCEL_OWN_UNPAID_ORDER, C.CANCEL_ANY_UNPAID_ORDER}),
     (S.PAID, S.IN_PREPARATION): frozenset({C.COOK}),
-    (S.PAID, S.REFUNDED): frozenset({C.REFUND}),
+    (S.PAID, S.REFUNDED): frozenset({C.REFUND, C.CANCEL_OWN_PAID_ORDER}),
     (S.IN_PREPARATION, S.READY): frozenset({C.COOK}),
     (S.IN_PREPARATION, S.REFUNDED): frozenset({C.REFUND}),
     # A chef recalls an order bumped by mistake.
@@ -28,7 +28,7 @@ TRANSITIONS: dict[tuple[str, str], frozenset[C]] = {
 }
 
 # Capabilities that reach only the actor's own orders.
-OWN_ORDERS_ONLY = frozenset({C.CANCEL_OWN_UNPAID_ORDER})
+OWN_ORDERS_ONLY = frozenset({C.CANCEL_OWN_UNPAID_ORDER, C.CANCEL_OWN_PAID_ORDER})
 
 # The kitchen may see an order only from here on: nothing is cooked unpaid.
 KITCHEN_STATUSES = (S.PAID, S.IN_PREPARATION, S.READY)

@@ -17,8 +17,13 @@ from menu.models import MenuItem
 from menu.selectors import menu_categories, menu_item_detail
 from orders.cart import SessionCart
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
-from orders.models import Order
-from orders.payments.services import PaymentsUnavailable, payment_start, payments_available
+from orders.models import Order, OrderStatus
+from orders.payments.services import (
+    PaymentsUnavailable,
+    order_cancel_paid,
+    payment_start,
+    payments_available,
+)
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails, order_cancel, order_place
@@ -242,17 +247,23 @@ def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
-        order = order_cancel(
-            order=order,
-            actor=_actor(request),
-            reason=form.cleaned_data["reason"],
-            expected_version=form.cleaned_data["version"],
-        )
+        if order.status == OrderStatus.PAID:
+            order = order_cancel_paid(
+                order=order, actor=_actor(request), expected_version=form.cleaned_data["version"]
+            )
+        else:
+            order = order_cancel(
+                order=order,
+                actor=_actor(request),
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+            )
     except ApplicationError as error:
         order.refresh_from_db()
         context = {"order": order, "errors": [error.message]}
         return render(request, "orders/detail.html", context, status=error.status)
-    messages.success(request, f"Order {order.number} is cancelled.")
+    done = "cancelled; your money is on its way back" if order.status == OrderStatus.REFUNDED else "cancelled"
+    messages.success(request, f"Order {order.number} is {done}.")
     return redirect(order)
 
 

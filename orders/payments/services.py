@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.roles import Actor
 from menu.money import format_money
 from orders.models import (
+    REFUNDABLE_PAYMENT_STATUSES,
     Order,
     OrderEvent,
     OrderStatus,
@@ -243,6 +244,31 @@ def payment_refund(*, payment_id: int, amount_minor: int, actor: Actor, reason: 
     return refund
 
 
+def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | None = None) -> Order:
+    """A customer calls off their paid order before the kitchen starts it.
+
+    The order moves to "refunded" first: of this and a chef starting it at the
+    same moment exactly one wins, so money never goes back for food being
+    cooked. The money then goes back by a task, retried and dead-lettered like
+    any other, so a provider hiccup delays the refund but never loses it.
+    """
+    payment = order.payments.filter(status__in=REFUNDABLE_PAYMENT_STATUSES).first()
+    if payment is None:
+        raise ApplicationError(
+            "This order was not paid online; ask a member of staff.", code="no_online_payment"
+        )
+    with transaction.atomic():
+        order = order_transition(
+            order=order,
+            to_status=OrderStatus.REFUNDED,
+            actor=actor,
+            reason="cancelled by the customer before preparation",
+            expected_version=expected_version,
+        )
+        transaction.on_commit(lambda: _enqueue_automatic_refund(payment.pk))
+    return order
+
+
 def payment_refund_late(*, payment_id: int) -> Refund | None:
     """Refunds in full a payment that arrived after its order closed.
 
@@ -256,7 +282,7 @@ def payment_refund_late(*, payment_id: int) -> Refund | None:
         payment_id=payment_id,
         amount_minor=payment.refundable_minor,
         actor=PAYMENTS,
-        reason="payment arrived after the order was closed",
+        reason="the order was called off or closed before this payment counted",
     )
 
 

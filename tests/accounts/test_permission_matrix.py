@@ -25,6 +25,7 @@ ALL_ACTORS = ("anonymous", "customer", "other_customer", "waiter", "chef", "mana
 EXPECTED_MATRIX = {
     "work_the_floor": {"waiter", "manager"},
     "cancel_own_unpaid_order": {"customer"},
+    "cancel_own_paid_order": {"customer"},
     "cancel_any_unpaid_order": {"waiter", "manager", "system"},
     "take_payment": {"waiter", "manager", "system"},
     "see_any_order": {"waiter", "chef", "manager"},

@@ -13,7 +13,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import Actor
+from accounts.roles import Actor, Role
 from orders.models import Order, OrderStatus, Payment, PaymentStatus, PaymentWebhookEvent, Refund
 from orders.payments.base import PAYMENT_FAILED, PAYMENT_SUCCEEDED
 from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
@@ -214,3 +214,52 @@ def test_while_the_circuit_is_open_checkout_says_payments_are_unavailable_and_cr
     assert not Order.objects.exists()
     assert not Payment.objects.exists()
     assert len(client.session["cart"]) == 1
+
+
+def test_a_customer_cancels_a_paid_order_before_preparation_and_is_refunded(
+    client, small_menu, django_capture_on_commit_callbacks
+):
+    order, payment = _order_with_payment(small_menu)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, _event(payment))
+    order.refresh_from_db()
+    assert "Cancel and refund" in client.get(order.get_absolute_url()).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("orders:cancel", args=[order.tracking_token]), {"version": order.version}
+        )
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert payment.status == PaymentStatus.REFUNDED
+    assert Refund.objects.get().amount_minor == payment.amount_minor
+    assert (
+        order.events.get(from_status=OrderStatus.PAID, to_status=OrderStatus.REFUNDED).actor_label == "guest"
+    )
+
+
+def test_once_the_kitchen_starts_the_customer_can_no_longer_cancel(
+    client, small_menu, django_capture_on_commit_callbacks
+):
+    order, payment = _order_with_payment(small_menu)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, _event(payment))
+    order.refresh_from_db()
+    from orders.services import order_transition
+
+    seen_version = order.version
+    order_transition(
+        order=order,
+        to_status=OrderStatus.IN_PREPARATION,
+        actor=Actor(label="chef", roles=frozenset({Role.CHEF})),
+    )
+
+    response = client.post(reverse("orders:cancel", args=[order.tracking_token]), {"version": seen_version})
+
+    assert response.status_code == 409
+    order.refresh_from_db()
+    assert order.status == OrderStatus.IN_PREPARATION
+    assert not Refund.objects.exists()
