@@ -49,6 +49,16 @@ def _enqueue_cancellation_email(event: OutboxEvent) -> None:
     _enqueue(send_order_cancellation, event.order_id)
 
 
+def _broadcast_live(event: OutboxEvent) -> None:
+    from orders.live import broadcast_order_event
+
+    try:
+        broadcast_order_event(event)
+    except Exception:  # noqa: BLE001 - a channel layer outage must not block email and partners
+        # Live pages resync from the database on reconnect; nothing is lost.
+        logger.warning("live broadcast failed", extra={"event_id": event.pk})
+
+
 def _create_partner_deliveries(event: OutboxEvent) -> None:
     from orders.partners import partner_deliveries_create
 
@@ -57,10 +67,12 @@ def _create_partner_deliveries(event: OutboxEvent) -> None:
 
 # topic -> what publishing it does. Each handler only enqueues work.
 CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
-    "order.paid": [_enqueue_confirmation_email, _create_partner_deliveries],
-    "order.ready": [_create_partner_deliveries],
-    "order.cancelled": [_enqueue_cancellation_email],
-    "order.refunded": [_create_partner_deliveries],
+    "order.paid": [_broadcast_live, _enqueue_confirmation_email, _create_partner_deliveries],
+    "order.in_preparation": [_broadcast_live],
+    "order.ready": [_broadcast_live, _create_partner_deliveries],
+    "order.completed": [_broadcast_live],
+    "order.cancelled": [_broadcast_live, _enqueue_cancellation_email],
+    "order.refunded": [_broadcast_live, _create_partner_deliveries],
 }
 
 

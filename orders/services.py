@@ -192,7 +192,10 @@ def order_transition(
             )
         _record_event(order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason)
         outbox_record(
-            order=order, topic=f"order.{to_status}", payload={"from": from_status, "actor": actor.label}
+            order=order,
+            topic=f"order.{to_status}",
+            # seq: the version this change produced, for live clients to spot a gap.
+            payload={"from": from_status, "actor": actor.label, "seq": version + 1},
         )
     order.refresh_from_db()
     if to_status == OrderStatus.REFUNDED:

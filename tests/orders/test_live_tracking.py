@@ -1,0 +1,137 @@
+"""The order tracking socket: who may follow an order, the snapshot, and live events in order."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from accounts.roles import Actor, Role
+from orders.models import Order, OrderStatus
+from orders.pricing import CartLine
+from orders.services import OrderDetails, order_place, order_transition
+from restaurant.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
+
+TILL = Actor.system("test-till")
+CHEF = Actor(label="chef", roles=frozenset({Role.CHEF}))
+
+
+def _order(menu, owner=None) -> Order:
+    order, _ = order_place(
+        lines=[CartLine(menu.fries.pk, 1)],
+        details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
+        actor=Actor.for_user(owner) if owner else Actor.guest(),
+    )
+    return order
+
+
+def _socket(order: Order, *, user=None, origin: str = "http://testserver") -> WebsocketCommunicator:
+    headers = [(b"origin", origin.encode()), (b"host", b"testserver")]
+    if user is not None:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return WebsocketCommunicator(application, f"/ws/orders/{order.tracking_token}/", headers=headers)
+
+
+def _connects(communicator: WebsocketCommunicator) -> tuple[bool, object]:
+    async def run():
+        connected, code = await communicator.connect()
+        first = await communicator.receive_json_from() if connected else None
+        await communicator.disconnect()
+        return connected, (first if connected else code)
+
+    return async_to_sync(run)()
+
+
+def test_a_guest_with_the_link_gets_a_snapshot_that_matches_the_database(small_menu):
+    order = _order(small_menu)
+
+    connected, snapshot = _connects(_socket(order))
+
+    assert connected
+    assert snapshot == {
+        "type": "order.snapshot",
+        "seq": order.version,
+        "order": {
+            "number": order.number,
+            "status": "awaiting_payment",
+            "status_label": "Placed, awaiting payment",
+        },
+    }
+
+
+def test_a_wrong_token_and_another_customers_order_are_closed_with_4403(small_menu, actors):
+    theirs = _order(small_menu, actors.customer)
+    forged = Order(tracking_token="not-a-real-token")
+
+    assert _connects(_socket(forged)) == (False, 4403)
+    assert _connects(_socket(theirs)) == (False, 4403)
+    assert _connects(_socket(theirs, user=actors.other_customer)) == (False, 4403)
+    assert _connects(_socket(theirs, user=actors.customer))[0] is True
+
+
+def test_a_socket_from_a_foreign_origin_is_refused(small_menu):
+    order = _order(small_menu)
+    connected, _ = _connects(_socket(order, origin="https://evil.example"))
+    assert connected is False
+
+
+def test_status_changes_arrive_live_in_order_with_contiguous_sequence_numbers(small_menu):
+    order = _order(small_menu)
+
+    async def run():
+        communicator = _socket(order)
+        connected, _ = await communicator.connect()
+        assert connected
+        snapshot = await communicator.receive_json_from()
+        for status, actor in [
+            (OrderStatus.PAID, TILL),
+            (OrderStatus.IN_PREPARATION, CHEF),
+            (OrderStatus.READY, CHEF),
+        ]:
+            current = await database_sync_to_async(Order.objects.get)(pk=order.pk)
+            await database_sync_to_async(order_transition)(order=current, to_status=status, actor=actor)
+        events = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
+        await communicator.disconnect()
+        return snapshot, events
+
+    snapshot, events = async_to_sync(run)()
+
+    assert [event["status"] for event in events] == ["paid", "in_preparation", "ready"]
+    assert [event["seq"] for event in events] == [
+        snapshot["seq"] + 1,
+        snapshot["seq"] + 2,
+        snapshot["seq"] + 3,
+    ]
+    assert events[-1]["status_label"] == "Ready"
+    order.refresh_from_db()
+    assert order.version == events[-1]["seq"]
+
+
+def test_a_client_that_asks_again_gets_the_current_state(small_menu):
+    order = _order(small_menu)
+
+    async def run():
+        communicator = _socket(order)
+        await communicator.connect()
+        await communicator.receive_json_from()
+        current = await database_sync_to_async(Order.objects.get)(pk=order.pk)
+        # A change the client did not hear of (it was broadcast before it listened).
+        await database_sync_to_async(Order.objects.filter(pk=order.pk).update)(
+            status=OrderStatus.PAID, version=current.version + 1
+        )
+        await communicator.send_json_to({"type": "resync"})
+        again = await communicator.receive_json_from()
+        await communicator.disconnect()
+        return again
+
+    again = async_to_sync(run)()
+
+    assert again["type"] == "order.snapshot"
+    assert again["order"]["status"] == "paid"
+    assert again["seq"] == 2
