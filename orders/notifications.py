@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -19,8 +21,16 @@ PAID_STATUSES = frozenset(
 logger = logging.getLogger(__name__)
 
 
-def order_confirmation_send(*, order_id: int) -> bool:
-    """Sends the order's confirmation email unless it went out already.
+def _send_once(
+    *,
+    order_id: int,
+    sent_field: str,
+    applies: Callable[[Order], bool],
+    subject: str,
+    template: str,
+    context: Callable[[Order], dict[str, Any]],
+) -> bool:
+    """Sends one kind of email about an order at most once.
 
     The order row stays locked while the mail is handed to the relay, so a
     second delivery of the same task waits and then finds it sent. Returns
@@ -28,47 +38,49 @@ def order_confirmation_send(*, order_id: int) -> bool:
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        # A stale or stray message never confirms an unpaid order.
-        if order.confirmation_sent_at is not None or order.status not in PAID_STATUSES:
+        if getattr(order, sent_field) is not None or not applies(order):
             return False
-        context = {
-            "order": order,
-            "items": list(order.items.all()),
-            "restaurant": settings.BRIGADE_RESTAURANT_NAME,
-            "order_url": settings.BRIGADE_BASE_URL + order.get_absolute_url(),
-        }
         send_mail(
-            subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} confirmed",
-            message=render_to_string("orders/email/confirmation.txt", context),
+            subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} {subject}",
+            message=render_to_string(
+                template, {"order": order, "restaurant": settings.BRIGADE_RESTAURANT_NAME, **context(order)}
+            ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[order.contact_email],
         )
-        order.confirmation_sent_at = timezone.now()
-        order.save(update_fields=["confirmation_sent_at"])
-    logger.info("order confirmation sent", extra={"order_id": order_id})
+        setattr(order, sent_field, timezone.now())
+        order.save(update_fields=[sent_field])
+    logger.info("order email sent", extra={"order_id": order_id, "email": sent_field})
     return True
+
+
+def order_confirmation_send(*, order_id: int) -> bool:
+    """The confirmation, once the order is paid; never for an unpaid order (a stray message)."""
+    return _send_once(
+        order_id=order_id,
+        sent_field="confirmation_sent_at",
+        applies=lambda order: order.status in PAID_STATUSES,
+        subject="confirmed",
+        template="orders/email/confirmation.txt",
+        context=lambda order: {
+            "items": list(order.items.all()),
+            "order_url": settings.BRIGADE_BASE_URL + order.get_absolute_url(),
+        },
+    )
+
+
+def _cancellation_context(order: Order) -> dict[str, Any]:
+    event = order.events.filter(to_status=OrderStatus.CANCELLED).order_by("-created_at", "-id").first()
+    return {"reason": event.reason if event else "", "menu_url": settings.BRIGADE_BASE_URL + "/"}
 
 
 def order_cancellation_send(*, order_id: int) -> bool:
-    """Tells the customer their unpaid order was cancelled, and why; once per order."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.cancellation_sent_at is not None or order.status != OrderStatus.CANCELLED:
-            return False
-        event = order.events.filter(to_status=OrderStatus.CANCELLED).order_by("-created_at", "-id").first()
-        context = {
-            "order": order,
-            "reason": event.reason if event else "",
-            "restaurant": settings.BRIGADE_RESTAURANT_NAME,
-            "menu_url": settings.BRIGADE_BASE_URL + "/",
-        }
-        send_mail(
-            subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} cancelled",
-            message=render_to_string("orders/email/cancellation.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[order.contact_email],
-        )
-        order.cancellation_sent_at = timezone.now()
-        order.save(update_fields=["cancellation_sent_at"])
-    logger.info("order cancellation sent", extra={"order_id": order_id})
-    return True
+    """Tells the customer their unpaid order was cancelled, and why."""
+    return _send_once(
+        order_id=order_id,
+        sent_field="cancellation_sent_at",
+        applies=lambda order: order.status == OrderStatus.CANCELLED,
+        subject="cancelled",
+        template="orders/email/cancellation.txt",
+        context=_cancellation_context,
+    )

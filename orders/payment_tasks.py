@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
-from orders.dead_letters import DeadLetteringTask
-from orders.tasks import TRANSIENT_ERRORS
+from orders.tasks import reliable_task
 
 
-@shared_task(
-    base=DeadLetteringTask,
-    autoretry_for=(*TRANSIENT_ERRORS,),
-    retry_backoff=True,
-    retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=8,
-)
+@reliable_task
 def refund_late_payment(payment_id: int) -> bool:
     from orders.payments.services import PaymentsUnavailable, payment_refund_late
 

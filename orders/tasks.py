@@ -15,8 +15,9 @@ from orders.dead_letters import DeadLetteringTask
 
 TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
-
-@shared_task(
+# A task that retries transient errors with exponential backoff and jitter,
+# and becomes a dead letter after its last try.
+reliable_task = shared_task(
     base=DeadLetteringTask,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
@@ -24,34 +25,23 @@ TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
     retry_jitter=True,
     max_retries=8,
 )
+
+
+@reliable_task
 def send_order_confirmation(order_id: int) -> bool:
     from orders.notifications import order_confirmation_send
 
     return order_confirmation_send(order_id=order_id)
 
 
-@shared_task(
-    base=DeadLetteringTask,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=8,
-)
+@reliable_task
 def send_order_cancellation(order_id: int) -> bool:
     from orders.notifications import order_cancellation_send
 
     return order_cancellation_send(order_id=order_id)
 
 
-@shared_task(
-    base=DeadLetteringTask,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=8,
-)
+@reliable_task
 def outbox_publish_task(event_id: int) -> bool:
     from orders.outbox import outbox_publish
 
