@@ -34,8 +34,14 @@ def roles_of(user: User) -> frozenset[Role]:
         return frozenset()
     if user.is_superuser:
         return frozenset({Role.CUSTOMER, *STAFF_ROLES})
-    names = set(user.groups.values_list("name", flat=True))
-    return frozenset({Role.CUSTOMER} | {role for role in STAFF_ROLES if role.value in names})
+    # One query per user object, not one per permission check: a page asks
+    # several times (navigation, view, service) within one request.
+    cached = getattr(user, "_brigade_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset({Role.CUSTOMER} | {role for role in STAFF_ROLES if role.value in names})
+        user._brigade_roles = cached  # type: ignore[attr-defined]
+    return cached
 
 
 @dataclass(frozen=True)

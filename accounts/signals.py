@@ -28,6 +28,7 @@ def _roles_changed(sender: Any, instance: Any, action: str, pk_set: set[int] | N
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
     if isinstance(instance, User):
+        instance.__dict__.pop("_brigade_roles", None)  # roles_of() asks again
         security_event(
             "roles changed",
             user_id=instance.pk,

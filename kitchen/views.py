@@ -20,7 +20,7 @@ from kitchen.selectors import board_orders
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from orders.state import KITCHEN_STATUSES
-from restaurant.errors import ApplicationError
+from restaurant.errors import ApplicationError, Conflict
 from restaurant.forms import StrictForm
 
 # What each button on the board does.
@@ -70,16 +70,18 @@ def move(request: HttpRequest, order_id: int) -> HttpResponse:
             raise ApplicationError("That button is not on the board.", code="invalid_move")
         from_status, to_status = BOARD_MOVES[form.cleaned_data["move"]]
         if order.status != from_status:
-            raise ApplicationError(
+            raise Conflict(
                 "That order has moved on already. The board is up to date now.", code="stale_order"
             )
         order_transition(
             order=order, to_status=to_status, actor=actor, expected_version=form.cleaned_data["version"]
         )
     except ApplicationError as error:
-        status = 409 if error.code == "stale_order" else error.status
         return render(
-            request, "kitchen/board.html", {"columns": _columns(), "errors": [error.message]}, status=status
+            request,
+            "kitchen/board.html",
+            {"columns": _columns(), "errors": [error.message]},
+            status=error.status,
         )
     messages.success(request, f"Order {order.number}: {OrderStatus(to_status).label.lower()}.")
     return redirect("kitchen:board")
