@@ -84,7 +84,18 @@ MATRIX: dict[Capability, frozenset[Role]] = {
 # The Django model permissions ("app_label.codename", or "app_label.*" for
 # every permission of the app) that make a capability work in admin.
 DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
-    C.MANAGE_MENU: ("menu.*",),
+    # Stations and which station cooks each item are part of running the menu.
+    C.MANAGE_MENU: (
+        "menu.*",
+        "kitchen.view_station",
+        "kitchen.add_station",
+        "kitchen.change_station",
+        "kitchen.delete_station",
+        "kitchen.view_itemroute",
+        "kitchen.add_itemroute",
+        "kitchen.change_itemroute",
+        "kitchen.delete_itemroute",
+    ),
     C.MANAGE_ORDERS: (
         "orders.view_order",
         "orders.change_order",
@@ -98,6 +109,7 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.change_partner",
         "orders.view_partnerdelivery",
         "orders.change_partnerdelivery",
+        "kitchen.view_ticket",
     ),
     C.MANAGE_PEOPLE: (
         "accounts.view_user",

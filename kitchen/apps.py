@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class KitchenConfig(AppConfig):
     name = "kitchen"
+
+    def ready(self) -> None:
+        # orders publishes its events; the kitchen subscribes here, so orders never imports kitchen.
+        from kitchen import events
+        from orders.outbox import outbox_subscribe
+
+        outbox_subscribe("order.paid", events.on_order_paid)
+        outbox_subscribe("order.refunded", events.on_order_refunded)
+        outbox_subscribe("order.completed", events.on_order_completed)
+        outbox_subscribe("kitchen.tickets", events.on_tickets_changed)

@@ -1,16 +1,113 @@
-"""What the kitchen sees: paid orders only, oldest first."""
+"""What the kitchen board shows, as plain data: the same shape on the page, in the snapshot and in events.
+
+A board message is one of two types, each with `seq` (kitchen.models.BoardClock):
+  board.snapshot  {seq, now, stations: [station], tickets: [ticket]}   the whole board
+  board.tickets   {seq, tickets: [ticket]}                             tickets that changed
+A ticket in board.tickets replaces the one with its id; a board shows open
+tickets, and bumped ones while they can still be recalled.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from orders.models import Order
-from orders.state import KITCHEN_STATUSES
+from kitchen.models import OPEN_TICKET_STATUSES, BoardClock, Station, Ticket, TicketStatus
+from orders.models import OrderStatus
+
+# Bumped tickets stay on the board (to be recalled) while their order is still in the kitchen.
+RECALLABLE_ORDER_STATUSES = (OrderStatus.IN_PREPARATION, OrderStatus.READY)
+# How many bumped tickets the board keeps in its "recall" strip.
+RECALL_STRIP_LENGTH = 12
 
 
-def board_orders() -> QuerySet[Order]:
-    return (
-        Order.objects.filter(status__in=KITCHEN_STATUSES)
-        .prefetch_related("items")
-        .order_by("created_at", "id")
-    )
+def board_seq() -> int:
+    return BoardClock.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+
+def board_stations() -> QuerySet[Station]:
+    return Station.objects.filter(is_active=True)
+
+
+def station_state(station: Station) -> dict[str, Any]:
+    return {
+        "slug": station.slug,
+        "name": station.name,
+        "warn_after_seconds": station.warn_after_minutes * 60,
+        "late_after_seconds": station.late_after_minutes * 60,
+    }
+
+
+def _with_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return tickets.select_related("order", "station").prefetch_related("lines")
+
+
+def ticket_state(ticket: Ticket) -> dict[str, Any]:
+    order = ticket.order
+    return {
+        "id": ticket.pk,
+        "version": ticket.version,
+        "status": ticket.status,
+        "station": ticket.station.slug,
+        "station_name": ticket.station.name,
+        "order_id": order.pk,
+        "order_number": order.number,
+        "order_status": order.status,
+        "order_type": order.order_type,
+        "where": order.where(),
+        "instructions": order.special_instructions,
+        "lines": [
+            {"name": line.name, "quantity": line.quantity, "modifiers": line.modifier_text()}
+            for line in ticket.lines.all()
+        ],
+        "created_at": ticket.created_at.isoformat(),
+        "started_at": ticket.started_at.isoformat() if ticket.started_at else None,
+        "bumped_at": ticket.bumped_at.isoformat() if ticket.bumped_at else None,
+    }
+
+
+def ticket_states(ticket_ids: Iterable[int]) -> list[dict[str, Any]]:
+    return [ticket_state(t) for t in _with_details(Ticket.objects.filter(pk__in=list(ticket_ids)))]
+
+
+def board_tickets() -> list[Ticket]:
+    """Open tickets, oldest first, then the most recently bumped that can still be recalled."""
+    open_tickets = _with_details(
+        Ticket.objects.filter(status__in=OPEN_TICKET_STATUSES, station__is_active=True)
+    ).order_by("created_at", "id")
+    recallable = _with_details(
+        Ticket.objects.filter(
+            status=TicketStatus.BUMPED,
+            order__status__in=RECALLABLE_ORDER_STATUSES,
+            station__is_active=True,
+        )
+    ).order_by("-bumped_at", "-id")[:RECALL_STRIP_LENGTH]
+    return [*open_tickets, *recallable]
+
+
+def board_snapshot() -> dict[str, Any]:
+    # The sequence is read before the tickets: a change committed in between
+    # then shows in the tickets and arrives again as an event, which the board
+    # applies harmlessly. Read the other way round, it could be missed.
+    seq = board_seq()
+    return {
+        "type": "board.snapshot",
+        "seq": seq,
+        "now": timezone.now().isoformat(),
+        "stations": [station_state(s) for s in board_stations()],
+        "tickets": [ticket_state(t) for t in board_tickets()],
+    }
+
+
+def all_day_counts(tickets: Iterable[Ticket]) -> list[tuple[str, int]]:
+    """How many of each item the open tickets still need, most first ("all day" on the line)."""
+    counts: Counter[str] = Counter()
+    for ticket in tickets:
+        if ticket.status in OPEN_TICKET_STATUSES:
+            for line in ticket.lines.all():
+                counts[line.name] += line.quantity
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

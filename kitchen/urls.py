@@ -6,5 +6,6 @@ app_name = "kitchen"
 
 urlpatterns = [
     path("kitchen/", views.board, name="board"),
-    path("kitchen/orders/<int:order_id>/move/", views.move, name="move"),
+    path("kitchen/tickets/<int:ticket_id>/move/", views.ticket_move_view, name="ticket_move"),
+    path("kitchen/<slug:station_slug>/", views.board, name="station"),
 ]

@@ -1,7 +1,9 @@
-"""The kitchen board as a page: chefs start, bump and recall orders.
+"""The kitchen board: expo (every station) at /kitchen/, one station at /kitchen/<slug>/.
 
-Served without JavaScript; the live websocket board builds on the same
-selector and service.
+The page renders the board as it is; kitchen-board.js then keeps it live over
+/ws/kitchen/. Ticket buttons are plain forms, so the board also works (one
+reload per tap) when scripts or sockets do not; with scripts they are sent
+with fetch and answered in JSON.
 """
 
 from __future__ import annotations
@@ -10,31 +12,26 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
-from kitchen.selectors import board_orders
-from orders.models import Order, OrderStatus
-from orders.services import order_transition
-from orders.state import KITCHEN_STATUSES
-from restaurant.errors import ApplicationError, Conflict
+from kitchen.models import Station
+from kitchen.selectors import all_day_counts, board_seq, board_stations, board_tickets, ticket_states
+from kitchen.services import TICKET_MOVES, ticket_move
+from restaurant.error_views import wants_json
+from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm
 
-# What each button on the board does.
-BOARD_MOVES = {
-    "start": (OrderStatus.PAID, OrderStatus.IN_PREPARATION),
-    "bump": (OrderStatus.IN_PREPARATION, OrderStatus.READY),
-    "recall": (OrderStatus.READY, OrderStatus.IN_PREPARATION),
-    "served": (OrderStatus.READY, OrderStatus.COMPLETED),
-}
 
-
-class BoardMoveForm(StrictForm):
-    move = forms.ChoiceField(choices=[(move, move) for move in BOARD_MOVES])
+class TicketMoveForm(StrictForm):
+    move = forms.ChoiceField(choices=[(move, move) for move in TICKET_MOVES])
     version = forms.IntegerField(min_value=1)
+    # Which board to return to after a form post: "" for expo, else a station slug.
+    board = forms.SlugField(required=False, max_length=60)
 
 
 def _board_actor(request: HttpRequest) -> Actor:
@@ -44,44 +41,52 @@ def _board_actor(request: HttpRequest) -> Actor:
     return actor
 
 
-def _columns() -> list[tuple[str, list[Order]]]:
-    orders = list(board_orders())
-    return [
-        (OrderStatus(status).label, [order for order in orders if order.status == status])
-        for status in KITCHEN_STATUSES
-    ]
+def _board_page(
+    request: HttpRequest, station: Station | None, *, errors: list[str] | None = None, status: int = 200
+) -> HttpResponse:
+    tickets = board_tickets()
+    shown = [t for t in tickets if station is None or t.station_id == station.pk]
+    context = {
+        "station": station,
+        "stations": list(board_stations()),
+        "seq": board_seq(),
+        "open_tickets": [t for t in shown if t.status in ("new", "cooking")],
+        "recallable": [t for t in shown if t.status == "bumped"],
+        "all_day": all_day_counts(shown),
+        "errors": errors or [],
+    }
+    return render(request, "kitchen/board.html", context, status=status)
 
 
 @login_required
 @require_GET
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: HttpRequest, station_slug: str | None = None) -> HttpResponse:
     _board_actor(request)
-    return render(request, "kitchen/board.html", {"columns": _columns()})
+    station = get_object_or_404(Station, slug=station_slug, is_active=True) if station_slug else None
+    return _board_page(request, station)
 
 
 @login_required
 @require_POST
-def move(request: HttpRequest, order_id: int) -> HttpResponse:
+def ticket_move_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = _board_actor(request)
-    order = get_object_or_404(Order, pk=order_id, status__in=KITCHEN_STATUSES)
-    form = BoardMoveForm(request.POST)
+    form = TicketMoveForm(request.POST)
+    board_slug = form.cleaned_data.get("board") if form.is_valid() else ""
+    station = Station.objects.filter(slug=board_slug, is_active=True).first() if board_slug else None
     try:
         if not form.is_valid():
             raise ApplicationError("That button is not on the board.", code="invalid_move")
-        from_status, to_status = BOARD_MOVES[form.cleaned_data["move"]]
-        if order.status != from_status:
-            raise Conflict(
-                "That order has moved on already. The board is up to date now.", code="stale_order"
-            )
-        order_transition(
-            order=order, to_status=to_status, actor=actor, expected_version=form.cleaned_data["version"]
+        ticket = ticket_move(
+            ticket_id=ticket_id,
+            move=form.cleaned_data["move"],
+            actor=actor,
+            expected_version=form.cleaned_data["version"],
         )
     except ApplicationError as error:
-        return render(
-            request,
-            "kitchen/board.html",
-            {"columns": _columns(), "errors": [error.message]},
-            status=error.status,
-        )
-    messages.success(request, f"Order {order.number}: {OrderStatus(to_status).label.lower()}.")
-    return redirect("kitchen:board")
+        if wants_json(request):
+            return JsonResponse(error.as_dict(), status=error.status)
+        return _board_page(request, station, errors=[error.message], status=error.status)
+    if wants_json(request):
+        return JsonResponse({"ticket": ticket_states([ticket.pk])[0]})
+    messages.success(request, f"Order #{ticket.order_id}: {ticket.get_status_display().lower()}.")
+    return redirect(reverse("kitchen:station", args=[station.slug]) if station else reverse("kitchen:board"))

@@ -41,5 +41,5 @@ def broadcast_order_event(event: OutboxEvent) -> None:
         "status_label": OrderStatus(status).label if status in OrderStatus.values else status,
     }
     async_to_sync(get_channel_layer().group_send)(
-        order_group(event.order_id), {"type": "order.event", "message": message}
+        order_group(event.order_id), {"type": "live.event", "message": message}
     )

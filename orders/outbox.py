@@ -1,8 +1,9 @@
 """The transactional outbox: record events with the change, publish them after commit.
 
-Publishing an event means handing it to its consumers (today the confirmation
-email task; the kitchen's live board and the partner webhooks subscribe the
-same way). Consumers are idempotent, so an event published twice — by the
+Publishing an event means handing it to its consumers: the live order page,
+emails, partner webhooks, and whatever other apps add to CONSUMERS from their
+AppConfig.ready (the kitchen makes tickets of paid orders), so that `orders`
+never imports them. Consumers are idempotent, so an event published twice — by the
 after-commit relay and by the sweep — has its effect once.
 """
 
@@ -65,7 +66,8 @@ def _create_partner_deliveries(event: OutboxEvent) -> None:
     partner_deliveries_create(event=event)
 
 
-# topic -> what publishing it does. Each handler only enqueues work.
+# topic -> what publishing it does. Handlers enqueue work or make small
+# idempotent writes in the publishing transaction.
 CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
     "order.paid": [_broadcast_live, _enqueue_confirmation_email, _create_partner_deliveries],
     "order.in_preparation": [_broadcast_live],
@@ -76,11 +78,34 @@ CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
 }
 
 
-def outbox_record(*, order: Order, topic: str, payload: dict[str, Any] | None = None) -> OutboxEvent:
-    """Records an event in the caller's transaction and publishes it once that commits."""
+def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None:
+    """Adds a consumer for a topic (other apps call this from AppConfig.ready)."""
+    handlers = CONSUMERS.setdefault(topic, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def outbox_record(
+    *, order: Order, topic: str, payload: dict[str, Any] | None = None, relay_inline: bool = False
+) -> OutboxEvent:
+    """Records an event in the caller's transaction and publishes it once that commits.
+
+    By default a queued task publishes it. `relay_inline` publishes it in this
+    process right after commit instead: for events whose consumers only
+    broadcast, where a queue hop would only add latency. Either way the sweep
+    publishes whatever a crash left behind.
+    """
     event = OutboxEvent.objects.create(order=order, topic=topic, payload=payload or {})
-    transaction.on_commit(lambda: _publish_soon(event.pk))
+    relay = _publish_now if relay_inline else _publish_soon
+    transaction.on_commit(lambda: relay(event.pk))
     return event
+
+
+def _publish_now(event_id: int) -> None:
+    try:
+        outbox_publish(event_id=event_id)
+    except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes the event later
+        logger.warning("outbox inline publish failed; the sweep will publish", extra={"event_id": event_id})
 
 
 def _publish_soon(event_id: int) -> None:

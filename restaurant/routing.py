@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from kitchen.consumers import KitchenBoardConsumer
 from orders.consumers import OrderTrackerConsumer
 
 websocket_urlpatterns = [
     path("ws/orders/<str:token>/", OrderTrackerConsumer.as_asgi()),
+    path("ws/kitchen/", KitchenBoardConsumer.as_asgi()),
 ]

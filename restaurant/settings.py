@@ -166,25 +166,41 @@ if REDIS_URL:
             },
         }
     }
+    # https://github.com/django/channels_redis
+    # "pubsub" (default): one Redis PUBLISH per group message, fanned out in
+    # each daphne process; measured here it halves the tail latency of live
+    # fan-out (docs/BENCHMARKS.md) and has no per-channel capacity to overflow.
+    # "core": Redis lists per channel; drops group messages silently past
+    # `capacity`, so that is sized for a lunch rush's burst.
+    # Either way a restarted Redis forgets who listens: sockets re-join on
+    # every client ping (restaurant/sockets.py).
+    CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "pubsub")
+    if CHANNEL_LAYER_BACKEND not in ("pubsub", "core"):
+        raise ImproperlyConfigured("CHANNEL_LAYER_BACKEND must be pubsub or core.")
     # The hosts entry is a dict so the asyncio pool gets an explicit size:
     # redis-py's default limit of 100 fails the 101st socket handshake.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 2000),
-                    }
-                ],
-                "prefix": "brigade:asgi",
-                # channels-redis drops group messages silently past capacity.
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1500),
-                "expiry": 60,
-            },
+    _channel_hosts = [
+        {"address": REDIS_URL, "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 2000)}
+    ]
+    if CHANNEL_LAYER_BACKEND == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": _channel_hosts, "prefix": "brigade:asgi"},
+            }
         }
-    }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": _channel_hosts,
+                    "prefix": "brigade:asgi",
+                    "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1500),
+                    "expiry": 60,
+                },
+            }
+        }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # Local memory is per process: fine for the one-process embedded mode,

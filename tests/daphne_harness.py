@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,16 +42,23 @@ def _answers(url: str) -> bool | None:
 
 
 @pytest.fixture
-def daphne_instance(transactional_db, tmp_path: Path) -> Iterator[Callable[[], Daphne]]:  # type: ignore[no-untyped-def]
-    """Starts daphne instances on free loopback ports; stops them after the test."""
+def daphne_instance(transactional_db, tmp_path: Path) -> Iterator[Callable[..., Daphne]]:  # type: ignore[no-untyped-def]
+    """Starts daphne instances on free loopback ports; stops them after the test.
+
+    `start(env={...})` adds environment variables for that instance.
+    """
     started: list[Daphne] = []
 
-    def start() -> Daphne:
+    def start(env: Mapping[str, str] | None = None) -> Daphne:
         port = free_port()
         log_path = tmp_path / f"daphne-{port}.log"
-        env = worker_env(
-            None, extra={"ALLOWED_HOSTS": "127.0.0.1,localhost", "BRIGADE_VAR_DIR": str(tmp_path)}
-        )
+        own = {
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "BRIGADE_VAR_DIR": str(tmp_path),
+            # Links in emails and the sandbox's webhook point back at this instance.
+            "BRIGADE_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        env = worker_env(None, extra={**own, **(env or {})})
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [

@@ -1,15 +1,12 @@
-// Keeps an order page's status live over a websocket, without a reload.
-// Every message carries `seq` (the order's version, +1 per change): a gap
-// means something was missed, so the page asks the server for the state
-// again. A dropped socket reconnects with growing, jittered delays; a 4403
-// close means this visitor may not follow the order, so it stops.
+// Keeps an order page's status live over a websocket (live-socket.js), without
+// a reload. Every message carries `seq` (the order's version, +1 per change):
+// a gap means something was missed, so the page asks for the state again.
 (function () {
   "use strict";
   var status = document.querySelector("[data-live-url]");
-  if (!status || !("WebSocket" in window)) return;
+  if (!status || !("WebSocket" in window) || !window.BrigadeLive) return;
   var label = status.querySelector("strong");
   var seq = Number(status.getAttribute("data-seq"));
-  var delay = 1000;
 
   function show(code, text) {
     status.setAttribute("data-status", code);
@@ -17,33 +14,34 @@
     label.textContent = text;
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + status.getAttribute("data-live-url"));
-    socket.onopen = function () { delay = 1000; };
-    socket.onmessage = function (event) {
-      var message = JSON.parse(event.data);
+  function addToHistory(text) {
+    var history = document.querySelector(".history");
+    if (!history) return;
+    var now = new Date();
+    var item = document.createElement("li");
+    item.textContent =
+      String(now.getHours()).padStart(2, "0") + ":" + String(now.getMinutes()).padStart(2, "0") + " — " + text;
+    history.append(item);
+  }
+
+  document.body.setAttribute("data-order-status", status.getAttribute("data-status"));
+  var live = window.BrigadeLive.open(status.getAttribute("data-live-url"), {
+    seq: function () { return seq; },
+    onState: function () {},
+    onMessage: function (message) {
       if (message.type === "order.snapshot") {
         seq = message.seq;
         show(message.order.status, message.order.status_label);
       } else if (message.type === "order.status") {
         if (message.seq <= seq) return; // seen already
         if (message.seq !== seq + 1) {
-          socket.send(JSON.stringify({ type: "resync" }));
+          live.send({ type: "resync" });
           return;
         }
         seq = message.seq;
         show(message.status, message.status_label);
+        addToHistory(message.status_label);
       }
-    };
-    socket.onclose = function (event) {
-      if (event.code === 4403) return;
-      var wait = delay * (0.8 + Math.random() * 0.4);
-      delay = Math.min(delay * 2, 30000);
-      window.setTimeout(connect, wait);
-    };
-  }
-
-  document.body.setAttribute("data-order-status", status.getAttribute("data-status"));
-  connect();
+    },
+  });
 })();

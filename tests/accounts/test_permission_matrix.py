@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from accounts.permissions import MATRIX, Capability, capabilities_of, django_permissions_of
 from accounts.roles import Actor, Role
+from kitchen.services import tickets_create_for_order
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
@@ -112,6 +113,13 @@ def _floor_action(action: str) -> Callable:
     return run
 
 
+def _start_its_ticket(client, order: Order):
+    ticket = tickets_create_for_order(order_id=order.pk)[0]
+    return client.post(
+        reverse("kitchen:ticket_move", args=[ticket.pk]), {"move": "start", "version": ticket.version}
+    )
+
+
 # Admin pages: everyone but the manager is sent to the admin sign-in page.
 ADMIN_ONLY = {
     "anonymous": 302,
@@ -185,9 +193,7 @@ DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
         },
     ),
     "start cooking a paid order": (
-        lambda client, order: client.post(
-            reverse("kitchen:move", args=[order.pk]), {"move": "start", "version": order.version}
-        ),
+        _start_its_ticket,
         OrderStatus.PAID,
         {
             "anonymous": 302,

@@ -96,13 +96,13 @@ def open_page(browser: Browser) -> Iterator[Callable[..., tuple[Page, list[str]]
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Page, str], Path]:
-    """Saves a full-page screenshot under artifacts/screenshots/ and returns its path."""
+def screenshot() -> Callable[..., Path]:
+    """Saves a screenshot (the full page, or just the viewport) under artifacts/screenshots/."""
 
-    def _save(page: Page, name: str) -> Path:
+    def _save(page: Page, name: str, *, full_page: bool = True) -> Path:
         SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS_DIR / name
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return _save

@@ -6,13 +6,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from accounts.roles import Actor, Role
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
-from restaurant.asgi import application
+from tests.sockets import connects, socket_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
@@ -30,28 +29,13 @@ def _order(menu, owner=None) -> Order:
 
 
 def _socket(order: Order, *, user=None, origin: str = "http://testserver") -> WebsocketCommunicator:
-    headers = [(b"origin", origin.encode()), (b"host", b"testserver")]
-    if user is not None:
-        client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
-    return WebsocketCommunicator(application, f"/ws/orders/{order.tracking_token}/", headers=headers)
-
-
-def _connects(communicator: WebsocketCommunicator) -> tuple[bool, object]:
-    async def run():
-        connected, code = await communicator.connect()
-        first = await communicator.receive_json_from() if connected else None
-        await communicator.disconnect()
-        return connected, (first if connected else code)
-
-    return async_to_sync(run)()
+    return socket_for(f"/ws/orders/{order.tracking_token}/", user=user, origin=origin)
 
 
 def test_a_guest_with_the_link_gets_a_snapshot_that_matches_the_database(small_menu):
     order = _order(small_menu)
 
-    connected, snapshot = _connects(_socket(order))
+    connected, snapshot = connects(_socket(order))
 
     assert connected
     assert snapshot == {
@@ -69,15 +53,15 @@ def test_a_wrong_token_and_another_customers_order_are_closed_with_4403(small_me
     theirs = _order(small_menu, actors.customer)
     forged = Order(tracking_token="not-a-real-token")
 
-    assert _connects(_socket(forged)) == (False, 4403)
-    assert _connects(_socket(theirs)) == (False, 4403)
-    assert _connects(_socket(theirs, user=actors.other_customer)) == (False, 4403)
-    assert _connects(_socket(theirs, user=actors.customer))[0] is True
+    assert connects(_socket(forged)) == (False, 4403)
+    assert connects(_socket(theirs)) == (False, 4403)
+    assert connects(_socket(theirs, user=actors.other_customer)) == (False, 4403)
+    assert connects(_socket(theirs, user=actors.customer))[0] is True
 
 
 def test_a_socket_from_a_foreign_origin_is_refused(small_menu):
     order = _order(small_menu)
-    connected, _ = _connects(_socket(order, origin="https://evil.example"))
+    connected, _ = connects(_socket(order, origin="https://evil.example"))
     assert connected is False
 
 
@@ -135,3 +119,28 @@ def test_a_client_that_asks_again_gets_the_current_state(small_menu):
     assert again["type"] == "order.snapshot"
     assert again["order"]["status"] == "paid"
     assert again["seq"] == 2
+
+
+def test_a_ping_behind_the_order_gets_the_state_and_a_current_one_a_pong(small_menu):
+    order = _order(small_menu)
+    communicator = _socket(order)
+
+    async def run():
+        await communicator.connect()
+        snapshot = await communicator.receive_json_from()
+        # A change whose broadcast this page never heard (sent while Redis was away).
+        await database_sync_to_async(Order.objects.filter(pk=order.pk).update)(
+            status=OrderStatus.PAID, version=snapshot["seq"] + 1
+        )
+        await communicator.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        behind = await communicator.receive_json_from(timeout=5)
+        await communicator.send_json_to({"type": "ping", "seq": behind["seq"]})
+        current = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return behind, current
+
+    behind, current = async_to_sync(run)()
+
+    assert behind["type"] == "order.snapshot"
+    assert behind["order"]["status"] == "paid"
+    assert current == {"type": "pong", "seq": behind["seq"]}

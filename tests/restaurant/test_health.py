@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from tests import redis_harness
+from tests.redis_harness import start_redis, wait_until
 from tests.requirements import has_redis_server_program, need
+from tests.worker_harness import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_SECONDS = 20
+
+processes = redis_harness.processes
 RECOVERY_SECONDS = 10
 HTTP_TIMEOUT_SECONDS = 10
 
@@ -61,78 +62,6 @@ def test_readyz_answers_ok_with_every_configured_service_checked() -> None:
 
 
 # ---------------------------------------------------------------- a real server and a real outage
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Every process a test starts; each is stopped afterwards, whatever happened."""
-    started: list[subprocess.Popen[bytes]] = []
-    try:
-        yield started
-    finally:
-        for process in reversed(started):
-            stop(process)
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not happen within {seconds} s", pytrace=False)
-
-
-def start_redis(
-    port: int, workdir: Path, processes: list[subprocess.Popen[bytes]]
-) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    processes.append(process)
-
-    def answers() -> bool:
-        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-        finally:
-            client.close()
-
-    wait_until(answers, SERVER_START_SECONDS, f"redis-server answering on port {port}")
-    return process
 
 
 def get(url: str) -> tuple[int, dict[str, object]]:

@@ -80,6 +80,7 @@ print(json.dumps({
     "cache": settings.CACHES["default"]["BACKEND"],
     "channel_layer": layer["BACKEND"],
     "channel_hosts": layer.get("CONFIG", {}).get("hosts"),
+    "channel_capacity": layer.get("CONFIG", {}).get("capacity"),
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
 }))
 """
@@ -205,8 +206,26 @@ def test_database_and_redis_urls_switch_every_integration_to_its_server(tmp_path
     # Then PostgreSQL, django-redis, channels-redis and a real Celery broker are used
     assert chosen["database"] == "django.db.backends.postgresql"
     assert chosen["cache"] == "django_redis.cache.RedisCache"
-    assert chosen["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert chosen["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert chosen["eager"] is False
+
+
+def test_the_core_channel_layer_can_be_chosen_and_gets_a_sized_capacity(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", CHANNEL_LAYER_BACKEND="core")
+
+    chosen = integrations(env)
+
+    assert chosen["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert chosen["channel_capacity"] == 1500
+
+
+def test_an_unknown_channel_layer_is_refused(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", CHANNEL_LAYER_BACKEND="kafka")
+
+    result = manage(env, "check")
+
+    assert result.returncode != 0
+    assert "CHANNEL_LAYER_BACKEND must be pubsub or core" in result.stderr
 
 
 def test_the_redis_channel_layer_sizes_its_connection_pool_explicitly(tmp_path: Path) -> None:

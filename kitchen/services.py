@@ -1,0 +1,191 @@
+"""Every write to the kitchen goes through here: tickets made, started, bumped, recalled, voided.
+
+Each change takes the next board sequence number and records a
+`kitchen.tickets` outbox event carrying the changed tickets, in the same
+transaction; the event is published right after commit and broadcast to the
+boards. The order's own status follows its tickets through
+orders.services.order_transition: the first start puts it in preparation,
+the last bump makes it ready, a recall takes it back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.permissions import Capability, can
+from accounts.roles import Actor
+from kitchen.models import BoardClock, ItemRoute, Station, Ticket, TicketStatus
+from kitchen.selectors import ticket_states
+from orders.models import Order, OrderItem, OrderStatus
+from orders.outbox import outbox_record
+from orders.services import order_transition
+from orders.state import KITCHEN_STATUSES
+from restaurant.errors import ApplicationError, Conflict, Forbidden, NotFound
+
+logger = logging.getLogger(__name__)
+
+BOARD_TOPIC = "kitchen.tickets"
+
+# move -> (the ticket statuses it applies to, the status it leaves the ticket in)
+TICKET_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    "start": (frozenset({TicketStatus.NEW}), TicketStatus.COOKING),
+    # A cook may bump a ticket straight from new: a drink needs no "start".
+    "bump": (frozenset({TicketStatus.NEW, TicketStatus.COOKING}), TicketStatus.BUMPED),
+    "recall": (frozenset({TicketStatus.BUMPED}), TicketStatus.COOKING),
+}
+
+
+def _board_seq_next() -> int:
+    # The UPDATE holds the row lock until commit: writers take numbers in commit order.
+    if not BoardClock.objects.filter(pk=1).update(seq=F("seq") + 1):
+        BoardClock.objects.bulk_create([BoardClock(pk=1, seq=0)], ignore_conflicts=True)
+        BoardClock.objects.filter(pk=1).update(seq=F("seq") + 1)
+    return BoardClock.objects.values_list("seq", flat=True).get(pk=1)
+
+
+def _announce(*, order: Order, ticket_ids: Sequence[int]) -> None:
+    """Tells the boards about changed tickets, after commit, in sequence."""
+    seq = _board_seq_next()
+    outbox_record(
+        order=order,
+        topic=BOARD_TOPIC,
+        payload={"seq": seq, "tickets": ticket_states(ticket_ids)},
+        relay_inline=True,
+    )
+
+
+def _default_station() -> Station:
+    station = (
+        Station.objects.filter(is_active=True).order_by("-is_default", "sort_order", "id").first()
+        or Station.objects.filter(is_default=True).first()
+    )
+    if station is None:
+        # Every station was deleted: cook everything in one, rather than lose a ticket.
+        station, _ = Station.objects.get_or_create(
+            slug="kitchen",
+            defaults={"name": "Kitchen", "is_default": not Station.objects.filter(is_default=True).exists()},
+        )
+    return station
+
+
+def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
+    """Puts a paid order on the board: one ticket per station that cooks part of it.
+
+    Idempotent: an order that has tickets gets no more, so "order paid"
+    published twice makes one set of tickets.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status not in KITCHEN_STATUSES or order.tickets.exists():
+            return []
+        lines = list(OrderItem.objects.filter(order=order))
+        routes = dict(
+            ItemRoute.objects.filter(
+                menu_item_id__in=[line.menu_item_id for line in lines if line.menu_item_id],
+                station__is_active=True,
+            ).values_list("menu_item_id", "station_id")
+        )
+        by_station: dict[int, list[OrderItem]] = defaultdict(list)
+        fallback: Station | None = None
+        for line in lines:
+            station_id = routes.get(line.menu_item_id)
+            if station_id is None:
+                fallback = fallback or _default_station()
+                station_id = fallback.pk
+            by_station[station_id].append(line)
+        tickets = []
+        for station_id, station_lines in sorted(by_station.items()):
+            ticket = Ticket.objects.create(order=order, station_id=station_id)
+            ticket.lines.set(station_lines)
+            tickets.append(ticket)
+        _announce(order=order, ticket_ids=[t.pk for t in tickets])
+    logger.info("tickets created", extra={"order_id": order_id, "tickets": len(tickets)})
+    return tickets
+
+
+def ticket_move(*, ticket_id: int, move: str, actor: Actor, expected_version: int) -> Ticket:
+    """Starts, bumps or recalls one ticket, and moves the order along with its tickets.
+
+    Optimistic like order_transition: the ticket changes only at the version
+    the cook saw, so a double tap or two tablets pressing at once make one
+    change and a Conflict. The order row is locked first, so two stations
+    bumping their last tickets at the same moment still make the order ready
+    exactly once.
+    """
+    if not can(actor, Capability.COOK):
+        raise Forbidden("Only the kitchen starts, bumps and recalls tickets.", code="not_a_cook")
+    if move not in TICKET_MOVES:
+        raise ApplicationError("That button is not on the board.", code="invalid_move")
+    from_statuses, to_status = TICKET_MOVES[move]
+    with transaction.atomic():
+        order_id = Ticket.objects.filter(pk=ticket_id).values_list("order_id", flat=True).first()
+        if order_id is None:
+            raise NotFound("There is no such ticket.", code="ticket_not_found")
+        order = Order.objects.select_for_update().get(pk=order_id)
+        ticket = Ticket.objects.get(pk=ticket_id)
+        if ticket.version != expected_version or ticket.status not in from_statuses:
+            raise Conflict(
+                "That ticket has moved on already. The board is up to date now.", code="stale_ticket"
+            )
+        if order.status not in KITCHEN_STATUSES:
+            raise Conflict(
+                f"Order {order.number} is {order.get_status_display().lower()}; the kitchen is done with it.",
+                code="order_left_kitchen",
+            )
+        now = timezone.now()
+        changes: dict[str, object] = {"status": to_status, "version": F("version") + 1}
+        if move == "start" or (move == "bump" and ticket.started_at is None):
+            changes["started_at"] = now
+        changes["bumped_at"] = now if move == "bump" else None
+        Ticket.objects.filter(pk=ticket.pk, version=expected_version).update(**changes)
+        order = _order_follows_tickets(order=order, actor=actor)
+        # The order's other tickets carry its status too, and it may just have changed.
+        _announce(order=order, ticket_ids=list(order.tickets.values_list("pk", flat=True)))
+    ticket.refresh_from_db()
+    logger.info(
+        "ticket moved",
+        extra={"ticket_id": ticket.pk, "order_id": order.pk, "move": move, "actor": actor.label},
+    )
+    return ticket
+
+
+def _order_follows_tickets(*, order: Order, actor: Actor) -> Order:
+    statuses = set(order.tickets.exclude(status=TicketStatus.VOID).values_list("status", flat=True))
+    all_bumped = statuses == {TicketStatus.BUMPED}
+    if order.status == OrderStatus.PAID:
+        order = order_transition(order=order, to_status=OrderStatus.IN_PREPARATION, actor=actor)
+    if order.status == OrderStatus.IN_PREPARATION and all_bumped:
+        order = order_transition(order=order, to_status=OrderStatus.READY, actor=actor)
+    elif order.status == OrderStatus.READY and not all_bumped:
+        order = order_transition(
+            order=order, to_status=OrderStatus.IN_PREPARATION, actor=actor, reason="recalled"
+        )
+    return order
+
+
+def tickets_void_for_order(*, order_id: int) -> int:
+    """Takes a refunded order's tickets off the board, so nobody cooks food nobody paid for."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        ticket_ids = list(order.tickets.exclude(status=TicketStatus.VOID).values_list("pk", flat=True))
+        if not ticket_ids:
+            return 0
+        Ticket.objects.filter(pk__in=ticket_ids).update(status=TicketStatus.VOID, version=F("version") + 1)
+        _announce(order=order, ticket_ids=ticket_ids)
+    logger.info("tickets voided", extra={"order_id": order_id, "tickets": len(ticket_ids)})
+    return len(ticket_ids)
+
+
+def tickets_announce_for_order(*, order_id: int) -> None:
+    """Re-sends an order's tickets after the order moved on its own (handed over): boards drop them."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        ticket_ids = list(order.tickets.values_list("pk", flat=True))
+        if ticket_ids:
+            _announce(order=order, ticket_ids=ticket_ids)

@@ -1,0 +1,153 @@
+"""The board socket: who may open it, the snapshot, and ticket changes in order after commit."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.urls import reverse
+
+from kitchen.models import Ticket
+from kitchen.selectors import board_snapshot
+from orders.pricing import CartLine
+from tests.conftest import client_for
+from tests.kitchen.conftest import pay, place
+from tests.sockets import connects, socket_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
+
+BOARD = "/ws/kitchen/"
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [("anonymous", False), ("customer", False), ("waiter", False), ("chef", True), ("manager", True)],
+)
+def test_only_chefs_and_managers_open_the_board_socket(kitchen, actors, who, allowed):
+    user = None if who == "anonymous" else getattr(actors, who)
+
+    connected, answer = connects(socket_for(BOARD, user=user))
+
+    assert connected is allowed
+    if not allowed:
+        assert answer == 4403
+
+
+def test_a_board_socket_from_a_foreign_origin_is_refused(kitchen, actors):
+    connected, _ = connects(socket_for(BOARD, user=actors.chef, origin="https://evil.example"))
+
+    assert connected is False
+
+
+def test_the_snapshot_on_connect_matches_the_database(kitchen, small_menu, actors):
+    order = pay(place(small_menu, instructions="<img src=x onerror=alert(1)>"))
+
+    connected, snapshot = connects(socket_for(BOARD, user=actors.chef))
+
+    assert connected
+    ticket = Ticket.objects.get(order=order)
+    assert snapshot["type"] == "board.snapshot"
+    assert snapshot["seq"] == board_snapshot()["seq"] == 1
+    assert [t["id"] for t in snapshot["tickets"]] == [ticket.pk]
+    shown = snapshot["tickets"][0]
+    assert shown["lines"] == [{"name": "Fries", "quantity": 2, "modifiers": ""}]
+    assert shown["where"] == "Table 7"
+    # Sent as data: the page sets it as text.
+    assert shown["instructions"] == "<img src=x onerror=alert(1)>"
+    assert {s["slug"]: s["late_after_seconds"] for s in snapshot["stations"]}["bar"] == 6 * 60
+
+
+def _press(chef_client, ticket_id: int, move: str) -> int:
+    ticket = Ticket.objects.get(pk=ticket_id)
+    return chef_client.post(
+        reverse("kitchen:ticket_move", args=[ticket_id]),
+        {"move": move, "version": ticket.version},
+        HTTP_ACCEPT="application/json",
+    ).status_code
+
+
+def test_changes_arrive_in_order_with_contiguous_seq_and_add_up_to_a_fresh_snapshot(
+    kitchen, small_menu, actors
+):
+    chef = client_for(actors.chef)
+
+    communicator = socket_for(BOARD, user=actors.chef)
+
+    async def run():
+        connected, _ = await communicator.connect()
+        assert connected
+        snapshot = await communicator.receive_json_from()
+        first = await database_sync_to_async(place)(
+            small_menu,
+            [CartLine(small_menu.fries.pk, 1), CartLine(small_menu.lemonade.pk, 1, (small_menu.large.pk,))],
+        )
+        await database_sync_to_async(pay)(first)
+        second = await database_sync_to_async(place)(small_menu, table="9")
+        await database_sync_to_async(pay)(second)
+        events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+        grill_ticket = next(t["id"] for t in events[0]["tickets"] if t["station"] == "grill")
+        for move in ("start", "bump", "recall"):
+            assert await database_sync_to_async(_press)(chef, grill_ticket, move) == 200
+            events.append(await communicator.receive_json_from(timeout=5))
+        await communicator.disconnect()
+        return snapshot, events
+
+    snapshot, events = async_to_sync(run)()
+
+    assert [e["type"] for e in events] == ["board.tickets"] * 5
+    assert [e["seq"] for e in events] == list(range(snapshot["seq"] + 1, snapshot["seq"] + 6))
+    last = {t["station"]: t for t in events[-1]["tickets"]}
+    assert (last["grill"]["status"], last["bar"]["status"]) == ("cooking", "new")
+    assert last["bar"]["order_status"] == "in_preparation"
+    # The snapshot plus every event is exactly what a board opened now would show.
+    board = {t["id"]: t for t in snapshot["tickets"]}
+    for event in events:
+        board.update({t["id"]: t for t in event["tickets"]})
+    fresh = board_snapshot()
+    assert fresh["seq"] == events[-1]["seq"]
+    assert board == {t["id"]: t for t in fresh["tickets"]}
+
+
+def test_a_ping_behind_the_board_gets_the_state_and_a_current_one_a_pong(kitchen, small_menu, actors):
+    communicator = socket_for(BOARD, user=actors.chef)
+
+    async def run():
+        await communicator.connect()
+        snapshot = await communicator.receive_json_from()
+        # A change whose broadcast this board never heard (sent while Redis was away).
+        await database_sync_to_async(pay)(await database_sync_to_async(place)(small_menu))
+        await communicator.receive_json_from(timeout=5)
+        await communicator.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        behind = await communicator.receive_json_from(timeout=5)
+        await communicator.send_json_to({"type": "ping", "seq": behind["seq"]})
+        current = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return snapshot, behind, current
+
+    snapshot, behind, current = async_to_sync(run)()
+
+    assert behind["type"] == "board.snapshot"
+    assert behind["seq"] == snapshot["seq"] + 1
+    assert len(behind["tickets"]) == 1
+    assert current == {"type": "pong", "seq": behind["seq"]}
+
+
+@pytest.mark.parametrize("garbage", ["not json", "[1, 2]", '{"type": "drop tables"}', "x" * 5000, '"resync"'])
+def test_garbage_from_a_board_gets_an_error_and_the_socket_stays_open(kitchen, actors, garbage):
+    communicator = socket_for(BOARD, user=actors.chef)
+
+    async def run():
+        await communicator.connect()
+        await communicator.receive_json_from()
+        await communicator.send_to(text_data=garbage)
+        error = await communicator.receive_json_from(timeout=5)
+        await communicator.send_json_to({"type": "resync"})
+        after = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return error, after
+
+    error, after = async_to_sync(run)()
+
+    assert error["type"] == "error"
+    assert error["code"] == "bad_message"
+    assert after["type"] == "board.snapshot"
