@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check clean
+.PHONY: run test lint format check clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/pytest
+
+# Live fan-out benchmark on this machine's PostgreSQL and Redis (docs/BENCHMARKS.md).
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/live_fanout.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from orders.models import OutboxEvent
+from restaurant.broadcast import group_send
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +21,6 @@ def broadcast_board_event(event: OutboxEvent) -> None:
     """Sends changed tickets to every board. A failure is logged: boards heal by their heartbeat resync."""
     message = {"type": "board.tickets", "seq": event.payload["seq"], "tickets": event.payload["tickets"]}
     try:
-        async_to_sync(get_channel_layer().group_send)(BOARD_GROUP, {"type": "live.event", "message": message})
+        group_send(BOARD_GROUP, {"type": "live.event", "message": message})
     except Exception:  # noqa: BLE001 - the tickets are committed; boards resync when they next check in
         logger.warning("board broadcast failed", extra={"event_id": event.pk, "seq": message["seq"]})

@@ -56,7 +56,6 @@ def _announce(*, order: Order, ticket_ids: Sequence[int]) -> None:
         order=order,
         topic=BOARD_TOPIC,
         payload={"seq": seq, "tickets": ticket_states(ticket_ids)},
-        relay_inline=True,
     )
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
 from orders.models import Order, OrderStatus, OutboxEvent
+from restaurant.broadcast import group_send
 
 
 def order_group(order_id: int) -> str:
@@ -40,6 +38,4 @@ def broadcast_order_event(event: OutboxEvent) -> None:
         "status": status,
         "status_label": OrderStatus(status).label if status in OrderStatus.values else status,
     }
-    async_to_sync(get_channel_layer().group_send)(
-        order_group(event.order_id), {"type": "live.event", "message": message}
-    )
+    group_send(order_group(event.order_id), {"type": "live.event", "message": message})

@@ -85,27 +85,26 @@ def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None
         handlers.append(handler)
 
 
-def outbox_record(
-    *, order: Order, topic: str, payload: dict[str, Any] | None = None, relay_inline: bool = False
-) -> OutboxEvent:
+def outbox_record(*, order: Order, topic: str, payload: dict[str, Any] | None = None) -> OutboxEvent:
     """Records an event in the caller's transaction and publishes it once that commits.
 
-    By default a queued task publishes it. `relay_inline` publishes it in this
-    process right after commit instead: for events whose consumers only
-    broadcast, where a queue hop would only add latency. Either way the sweep
+    The committing process publishes it right after commit: consumers only
+    broadcast, enqueue tasks or make small idempotent writes, and a queue hop
+    in between would only delay live pages and the kitchen. If that fails the
+    event goes to the queue, whose task retries with backoff; the sweep
     publishes whatever a crash left behind.
     """
     event = OutboxEvent.objects.create(order=order, topic=topic, payload=payload or {})
-    relay = _publish_now if relay_inline else _publish_soon
-    transaction.on_commit(lambda: relay(event.pk))
+    transaction.on_commit(lambda: _publish_now(event.pk))
     return event
 
 
 def _publish_now(event_id: int) -> None:
     try:
         outbox_publish(event_id=event_id)
-    except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes the event later
-        logger.warning("outbox inline publish failed; the sweep will publish", extra={"event_id": event_id})
+    except Exception:  # noqa: BLE001 - the change is committed; the queue (or the sweep) publishes it
+        logger.warning("outbox inline publish failed; handing it to the queue", extra={"event_id": event_id})
+        _publish_soon(event_id)
 
 
 def _publish_soon(event_id: int) -> None:

@@ -1,0 +1,424 @@
+"""Live fan-out in a lunch rush: kitchen boards and order trackers on real websockets.
+
+    make bench                                                 # 50 boards, 1,000 trackers, 10 payments/s
+    .venv/bin/python bench/live_fanout.py --daphnes 1          # all sockets on one daphne
+    .venv/bin/python bench/live_fanout.py --layer core --rate 5 --trackers 300
+
+What runs, as in production on one machine: PostgreSQL and Redis (this
+machine's, at 127.0.0.1); gunicorn (2 workers) for HTTP, where the payment
+webhooks land; two daphne processes for the sockets (one per core; clients
+are spread over them as a load balancer would); one Celery worker (2
+processes) for emails and retries. The database `brigade_bench` is dropped
+and made again, and Redis database 5 is flushed.
+
+What is measured: each tracker follows one order awaiting payment; every
+board follows the kitchen. Orders are paid at a steady rate by the sandbox
+provider's signed webhook, posted over HTTP to gunicorn. For every frame a
+client receives about a payment, the latency is the time it arrived minus the
+time of the paid audit row, which the paying transaction writes just before
+it commits (so the figure slightly overstates the true commit-to-frame time).
+A tracker must get exactly one "paid" frame; a board exactly one frame
+bringing each order's tickets, with contiguous sequence numbers. Anything
+missing is lost; anything twice is duplicated.
+
+The load generator shares the machine's cores with everything it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import itertools
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DATABASE = "brigade_bench"
+REDIS_DB = 5
+
+
+def _env(layer: str, var_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "restaurant.settings",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "CHANNEL_LAYER_BACKEND": layer,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "BRIGADE_VAR_DIR": str(var_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _prepare(env: dict[str, str]) -> None:
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+    _run([*psql, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"], env)
+    _run([*psql, f"CREATE DATABASE {DATABASE}"], env)
+    _run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], env)
+    for command in (
+        ["migrate", "--noinput"],
+        ["seed_demo"],
+        ["seed_demo_stations"],
+        ["collectstatic", "--noinput"],
+    ):
+        _run([PYTHON, "manage.py", *command, "-v0"], env)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited early")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:  # noqa: S310 - loopback
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not start")
+
+
+@dataclass
+class Setup:
+    chef_sessions: list[str]
+    orders: list[tuple[int, str, str, int]]  # (order id, tracking token, payment reference, amount)
+
+
+def _make_orders(count: int, boards: int) -> Setup:
+    """Orders awaiting payment with a sandbox payment each, and one session per board tablet."""
+    import logging
+
+    import django
+
+    django.setup()
+    # The services log every order; the bench's own output is its summary.
+    logging.disable(logging.INFO)
+    from django.test import Client
+
+    from accounts.models import User
+    from accounts.roles import Actor
+    from menu.models import MenuItem
+    from orders.payments.services import payment_start
+    from orders.pricing import CartLine
+    from orders.services import OrderDetails, order_place
+
+    chef = User.objects.get(email="chef@brigade.example")
+    sessions = []
+    for _ in range(boards):
+        client = Client()
+        client.force_login(chef, backend="django.contrib.auth.backends.ModelBackend")
+        sessions.append(client.cookies["sessionid"].value)
+    # Items a guest can order without choosing anything, from several stations.
+    simple = list(
+        MenuItem.objects.filter(is_available=True, is_listed=True)
+        .exclude(item_groups__group__min_choices__gt=0)
+        .values_list("pk", flat=True)
+    )
+    rng = random.Random(7)
+    orders = []
+    for number in range(count):
+        lines = [CartLine(item_id, rng.randint(1, 3)) for item_id in rng.sample(simple, rng.randint(1, 3))]
+        order, _ = order_place(
+            lines=lines,
+            details=OrderDetails(
+                order_type="pickup",
+                contact_name=f"Guest {number}",
+                contact_email=f"guest{number}@example.test",
+            ),
+            actor=Actor.guest(),
+        )
+        payment = payment_start(order=order, return_url="http://127.0.0.1/")
+        orders.append((order.pk, order.tracking_token, payment.provider_ref, order.total_minor))
+    return Setup(chef_sessions=sessions, orders=orders)
+
+
+@dataclass
+class Received:
+    # (kind, client index) -> list of (arrival time, message)
+    frames: dict[tuple[str, int], list[tuple[float, dict]]] = field(default_factory=lambda: defaultdict(list))
+    connected: int = 0
+    failed: int = 0
+
+
+def _essentials(message: dict) -> dict:
+    """What the analysis needs of a frame; whole frames would grow the generator's heap, and its GC pauses."""
+    kept = {key: message[key] for key in ("type", "seq", "status") if key in message}
+    if "tickets" in message and message["type"] == "board.tickets":
+        kept["tickets"] = [{"order_id": t["order_id"], "status": t["status"]} for t in message["tickets"]]
+    return kept
+
+
+async def _client(kind: str, index: int, url: str, origin: str, cookie: str | None, into: Received) -> None:
+    headers = {"Cookie": f"sessionid={cookie}"} if cookie else None
+    try:
+        async with connect(
+            url, origin=origin, additional_headers=headers, open_timeout=30, max_queue=None
+        ) as socket:
+            into.connected += 1
+            frames = into.frames[(kind, index)]
+            async for raw in socket:
+                at = time.time()
+                frames.append((at, _essentials(json.loads(raw))))
+    except Exception:  # noqa: BLE001 - counted: a client that cannot connect is a failure of the run
+        into.failed += 1
+
+
+async def _pay_steadily(orders: list[tuple[int, str, str, int]], rate: float, http_url: str) -> float:
+    """Posts one signed payment webhook every 1/rate seconds; returns the achieved rate."""
+    from orders.payments.base import PAYMENT_SUCCEEDED
+    from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
+
+    loop = asyncio.get_running_loop()
+    http = requests.Session()
+    pool = ThreadPoolExecutor(max_workers=16)
+
+    def post(reference: str, amount: int) -> None:
+        body = sandbox_event_body(reference=reference, event_type=PAYMENT_SUCCEEDED, amount_minor=amount)
+        answer = http.post(
+            f"{http_url}/webhooks/payments/sandbox/",
+            data=body,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sandbox_sign(body)},
+            timeout=30,
+        )
+        if answer.status_code != 200:
+            print(f"webhook answered {answer.status_code}: {answer.text[:200]}", file=sys.stderr)
+
+    start = time.monotonic()
+    pending = []
+    for position, (_, _, reference, amount) in enumerate(orders):
+        # Scheduled from the start, so a slow answer never slows the rate.
+        delay = start + position / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pending.append(loop.run_in_executor(pool, post, reference, amount))
+    await asyncio.gather(*pending)
+    return len(orders) / (time.monotonic() - start)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _analyse(received: Received, orders: list[tuple[int, str, str, int]], boards: int) -> dict:
+    import django
+
+    django.setup()
+    from orders.models import OrderEvent
+
+    paid_at = {
+        order_id: created.timestamp()
+        for order_id, created in OrderEvent.objects.filter(to_status="paid").values_list(
+            "order_id", "created_at"
+        )
+    }
+    latencies = {"tracker": [], "board": []}
+    lost = Counter()
+    duplicated = Counter()
+    gaps = 0
+    per_order: dict[int, list[float]] = defaultdict(list)
+    for index, (order_id, _, _, _) in enumerate(orders):
+        paid_frames = [
+            (at, m)
+            for at, m in received.frames[("tracker", index)]
+            if m.get("type") == "order.status" and m["status"] == "paid"
+        ]
+        if not paid_frames:
+            lost["tracker"] += 1
+            continue
+        duplicated["tracker"] += len(paid_frames) - 1
+        latencies["tracker"].append(paid_frames[0][0] - paid_at[order_id])
+    expected_orders = set(paid_at)
+    for index in range(boards):
+        frames = [(at, m) for at, m in received.frames[("board", index)] if m.get("type") == "board.tickets"]
+        seqs = [m["seq"] for _, m in frames]
+        duplicated["board"] += len(seqs) - len(set(seqs))
+        ordered = sorted(set(seqs))
+        gaps += sum(b - a - 1 for a, b in itertools.pairwise(ordered))
+        first_seen: dict[int, float] = {}
+        for at, message in frames:
+            for ticket in message["tickets"]:
+                if ticket["status"] == "new":
+                    first_seen.setdefault(ticket["order_id"], at)
+        lost["board"] += len(expected_orders - set(first_seen))
+        latencies["board"].extend(at - paid_at[order_id] for order_id, at in first_seen.items())
+        for order_id, at in first_seen.items():
+            per_order[order_id].append(at - paid_at[order_id])
+    everything = latencies["tracker"] + latencies["board"]
+    # Where a board frame's time goes: paid -> tickets made -> board event published -> boards.
+    from kitchen.models import Ticket
+    from orders.models import OutboxEvent
+
+    made = {o: c.timestamp() for o, c in Ticket.objects.values_list("order_id", "created_at")}
+    board_events = OutboxEvent.objects.filter(topic="kitchen.tickets")
+    published = {o: p.timestamp() for o, p in board_events.values_list("order_id", "published_at")}
+    both = [o for o in paid_at if o in made and o in published]
+    stages = {
+        "paid_to_tickets_made": [made[o] - paid_at[o] for o in both],
+        "tickets_made_to_published": [published[o] - made[o] for o in both],
+        # The first board to get an order's tickets, and how long the last one waited after it.
+        "first_board_frame": [min(values) for values in per_order.values()],
+        "spread_across_boards": [max(values) - min(values) for values in per_order.values()],
+    }
+
+    def summary(values: list[float]) -> dict:
+        if not values:
+            return {"frames": 0}
+        return {
+            "frames": len(values),
+            "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
+            "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
+            "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+            "max_ms": round(max(values) * 1000, 1),
+        }
+
+    return {
+        "paid_orders": len(paid_at),
+        "all": summary(everything),
+        "trackers": summary(latencies["tracker"]),
+        "boards": summary(latencies["board"]),
+        "lost": dict(lost),
+        "duplicated": dict(duplicated),
+        "board_seq_gaps": gaps,
+        "stages": {name: summary(values) for name, values in stages.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--boards", type=int, default=50)
+    parser.add_argument("--trackers", type=int, default=1000, help="also the number of orders paid")
+    parser.add_argument("--rate", type=float, default=10.0, help="payments per second")
+    parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
+    parser.add_argument("--daphnes", type=int, default=2, help="daphne instances sharing the sockets")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait for late frames")
+    options = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="brigade-bench-"))
+    env = _env(options.layer, var_dir)
+    print(f"preparing {DATABASE} and Redis db {REDIS_DB}…", flush=True)
+    _prepare(env)
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ or os.environ[k] != v})
+    sys.path.insert(0, str(ROOT))
+    setup = _make_orders(options.trackers, options.boards)
+
+    ws_ports, http_port = [_free_port() for _ in range(options.daphnes)], _free_port()
+    logs = {name: (var_dir / f"{name}.log").open("wb") for name in ("daphne", "gunicorn", "worker")}
+    processes = [
+        subprocess.Popen(
+            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "restaurant.asgi:application"],
+            cwd=ROOT, env=env, stdout=logs["daphne"], stderr=subprocess.STDOUT,
+        )
+        for port in ws_ports
+    ] + [
+        subprocess.Popen(
+            [PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
+            cwd=ROOT, env=env, stdout=logs["gunicorn"], stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
+             "--concurrency", "2", "-l", "WARNING"],
+            cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT,
+        ),
+    ]  # fmt: skip
+    ws_urls, http_url = [f"ws://127.0.0.1:{port}" for port in ws_ports], f"http://127.0.0.1:{http_port}"
+    try:
+        for port, process in zip(ws_ports, processes, strict=False):
+            _wait_healthy(f"http://127.0.0.1:{port}", process, "daphne")
+        _wait_healthy(http_url, processes[len(ws_ports)], "gunicorn")
+        time.sleep(3)  # the worker's start-up
+        received = Received()
+
+        async def run() -> float:
+            clients = []
+            # Sockets are spread over the daphne instances in turn, as a load balancer would.
+            specs = [("board", i, "/ws/kitchen/", cookie) for i, cookie in enumerate(setup.chef_sessions)]
+            specs += [
+                ("tracker", i, f"/ws/orders/{token}/", None)
+                for i, (_, token, _, _) in enumerate(setup.orders)
+            ]
+            for start in range(0, len(specs), 50):
+                for position, (kind, index, path, cookie) in enumerate(
+                    specs[start : start + 50], start=start
+                ):
+                    base = ws_urls[position % len(ws_urls)]
+                    origin = base.replace("ws://", "http://")
+                    clients.append(
+                        asyncio.create_task(_client(kind, index, base + path, origin, cookie, received))
+                    )
+                await asyncio.sleep(0.25)
+            while received.connected + received.failed < len(specs):
+                await asyncio.sleep(0.2)
+            print(f"{received.connected} sockets open ({received.failed} failed); paying…", flush=True)
+            achieved = await _pay_steadily(setup.orders, options.rate, http_url)
+            await asyncio.sleep(options.settle)
+            for client in clients:
+                client.cancel()
+            await asyncio.gather(*clients, return_exceptions=True)
+            return achieved
+
+        started = time.monotonic()
+        # The generator keeps only acyclic data, freed by reference counting: the cycle
+        # collector would only add its pauses to the latencies it measures.
+        gc.collect()
+        gc.disable()
+        achieved = asyncio.run(run())
+        gc.enable()
+        duration = time.monotonic() - started
+        results = _analyse(received, setup.orders, options.boards)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    results |= {
+        "command": " ".join(["bench/live_fanout.py", *sys.argv[1:]]),
+        "layer": options.layer,
+        "daphnes": options.daphnes,
+        "board_sockets": options.boards,
+        "tracker_sockets": options.trackers,
+        "sockets_failed": received.failed,
+        "rate_asked": options.rate,
+        "rate_achieved": round(achieved, 2),
+        "frames_per_second": round(results["all"]["frames"] / duration, 1),
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "logs": str(var_dir),
+    }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
