@@ -142,7 +142,10 @@ def ticket_move(*, ticket_id: int, move: str, actor: Actor, expected_version: in
         if move == "start" or (move == "bump" and ticket.started_at is None):
             changes["started_at"] = now
         changes["bumped_at"] = now if move == "bump" else None
-        Ticket.objects.filter(pk=ticket.pk, version=expected_version).update(**changes)
+        if not Ticket.objects.filter(pk=ticket.pk, version=expected_version).update(**changes):
+            raise Conflict(
+                "That ticket has moved on already. The board is up to date now.", code="stale_ticket"
+            )
         order = _order_follows_tickets(order=order, actor=actor)
         # The order's other tickets carry its status too, and it may just have changed.
         _announce(order=order, ticket_ids=list(order.tickets.values_list("pk", flat=True)))

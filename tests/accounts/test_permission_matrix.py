@@ -19,6 +19,7 @@ from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.conftest import client_for
+from tests.sockets import connects, socket_for
 
 C = Capability
 ALL_ACTORS = ("anonymous", "customer", "other_customer", "waiter", "chef", "manager")
@@ -312,3 +313,51 @@ def test_every_door_answers_every_actor_as_the_matrix_says(door, actors, small_m
     assert answers == expected
     if door in EFFECTS:
         assert {name for name, did in changed.items() if did} == ALLOWED_TO_CHANGE[door]
+
+
+# ---------------------------------------------------------------- the sockets
+
+# socket -> whether each actor's socket is accepted (refused ones are closed with 4403)
+SOCKETS: dict[str, dict[str, bool]] = {
+    "/ws/kitchen/": {
+        "anonymous": False,
+        "customer": False,
+        "other_customer": False,
+        "waiter": False,
+        "chef": True,
+        "manager": True,
+    },
+    # The customer's own order: the same people as its page (staff may see any order).
+    "/ws/orders/<the customer's order>/": {
+        "anonymous": False,
+        "customer": True,
+        "other_customer": False,
+        "waiter": True,
+        "chef": True,
+        "manager": True,
+    },
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", list(SOCKETS))
+def test_every_socket_answers_every_actor_as_the_matrix_says(door, actors, small_menu):
+    order = _order(small_menu, actors.customer)
+    path = door.replace("<the customer's order>", order.tracking_token)
+    people = {
+        "anonymous": None,
+        "customer": actors.customer,
+        "other_customer": actors.other_customer,
+        "waiter": actors.waiter,
+        "chef": actors.chef,
+        "manager": actors.manager,
+    }
+
+    answers = {}
+    for name in ALL_ACTORS:
+        connected, answer = connects(socket_for(path, user=people[name]))
+        answers[name] = connected
+        if not connected:
+            assert answer == 4403, (name, answer)
+
+    assert answers == SOCKETS[door]
