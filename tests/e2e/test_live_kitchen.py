@@ -3,12 +3,17 @@ without a reload, the chef bumps it, and the customer's page says "Ready" withou
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.roles import Actor
+from kitchen.models import Ticket
 from menu.models import MenuItem
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
@@ -88,6 +93,12 @@ def test_customer_pays_chef_sees_the_ticket_live_bumps_it_and_the_customer_sees_
     assert _not_reloaded(chef_page)
     assert chef_page.locator(".kitchen").get_attribute("data-alerts") == "1"
     screenshot(chef_page, "kitchen-board-1280x800.png", full_page=False)
+
+    # And a ticket that has waited past the fry station's red threshold (12 minutes) shows it
+    Ticket.objects.filter(order=order).update(created_at=timezone.now() - timedelta(minutes=13))
+    chef_page.reload()
+    expect(ticket).to_have_attribute("data-age-level", "late")
+    expect(ticket.locator(".ticket-age")).to_have_text(re.compile(r"^1[34]:\d\d$"))
 
     # When the chef bumps it
     ticket.get_by_role("button", name="Bump").click()
