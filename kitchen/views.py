@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
-from kitchen.models import Station
+from kitchen.models import OPEN_TICKET_STATUSES, Station, TicketStatus
 from kitchen.selectors import all_day_counts, board_seq, board_stations, board_tickets, ticket_states
 from kitchen.services import TICKET_MOVES, ticket_move
 from restaurant.error_views import wants_json
@@ -50,8 +50,8 @@ def _board_page(
         "station": station,
         "stations": list(board_stations()),
         "seq": board_seq(),
-        "open_tickets": [t for t in shown if t.status in ("new", "cooking")],
-        "recallable": [t for t in shown if t.status == "bumped"],
+        "open_tickets": [t for t in shown if t.status in OPEN_TICKET_STATUSES],
+        "recallable": [t for t in shown if t.status == TicketStatus.BUMPED],
         "all_day": all_day_counts(shown),
         "errors": errors or [],
     }

@@ -75,6 +75,18 @@ def test_role_groups_hold_exactly_the_permissions_the_matrix_implies():
 # ---------------------------------------------------------------- the door walk
 
 
+def _people(actors) -> dict:
+    """Each actor of ALL_ACTORS as a user (None: anonymous)."""
+    return {
+        "anonymous": None,
+        "customer": actors.customer,
+        "other_customer": actors.other_customer,
+        "waiter": actors.waiter,
+        "chef": actors.chef,
+        "manager": actors.manager,
+    }
+
+
 # Sets the scene for a door; holds every role so no setup step is refused.
 EVERY_ROLE = Actor(label="test setup", roles=frozenset(Role))
 
@@ -290,14 +302,7 @@ ALLOWED_TO_CHANGE = {
 @pytest.mark.parametrize("door", list(DOORS))
 def test_every_door_answers_every_actor_as_the_matrix_says(door, actors, small_menu):
     knock, needs_order, expected = DOORS[door]
-    people = {
-        "anonymous": None,
-        "customer": actors.customer,
-        "other_customer": actors.other_customer,
-        "waiter": actors.waiter,
-        "chef": actors.chef,
-        "manager": actors.manager,
-    }
+    people = _people(actors)
     # A waiter ticked "staff" by mistake still does not get into admin.
     actors.waiter.is_staff = True
     actors.waiter.save()
@@ -344,14 +349,7 @@ SOCKETS: dict[str, dict[str, bool]] = {
 def test_every_socket_answers_every_actor_as_the_matrix_says(door, actors, small_menu):
     order = _order(small_menu, actors.customer)
     path = door.replace("<the customer's order>", order.tracking_token)
-    people = {
-        "anonymous": None,
-        "customer": actors.customer,
-        "other_customer": actors.other_customer,
-        "waiter": actors.waiter,
-        "chef": actors.chef,
-        "manager": actors.manager,
-    }
+    people = _people(actors)
 
     answers = {}
     for name in ALL_ACTORS:
