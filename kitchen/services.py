@@ -67,7 +67,9 @@ def _default_station() -> Station:
     if station is None:
         # Every station was deleted: cook everything in one, rather than lose a ticket.
         # No default exists here (the query above would have found it), so this one becomes it.
-        station, _ = Station.objects.get_or_create(slug="kitchen", defaults={"name": "Kitchen", "is_default": True})
+        station, _ = Station.objects.get_or_create(
+            slug="kitchen", defaults={"name": "Kitchen", "is_default": True}
+        )
     return station
 
 
