@@ -21,13 +21,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+# daphne's own access log prints whole paths, tracking tokens included; Brigade
+# writes its own JSON access line with the route instead (docs/security.md).
 run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py seed_demo_stations
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo_banner --host $(HOST) --port $(PORT)
-	BRIGADE_BASE_URL=$${BRIGADE_BASE_URL:-http://$(HOST):$(PORT)} exec $(BIN)/daphne -b $(HOST) -p $(PORT) restaurant.asgi:application
+	BRIGADE_BASE_URL=$${BRIGADE_BASE_URL:-http://$(HOST):$(PORT)} exec $(BIN)/daphne --access-log /dev/null -b $(HOST) -p $(PORT) restaurant.asgi:application
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0

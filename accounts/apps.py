@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from accounts import signals  # noqa: F401 - connects the security log receivers
+        from accounts import session_policy, signals  # noqa: F401 - connect their receivers
         from accounts.role_groups import sync_after_migrate
 
         # Roles follow accounts.permissions after every migrate (and test flush).

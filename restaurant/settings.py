@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.session_policy.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "waffle.middleware.WaffleMiddleware",
@@ -435,7 +436,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Signed-in sessions end when idle and, for staff, after a shift whatever the
+# activity (accounts/session_policy.py; docs/security.md "Sessions and cookies").
+# A customer's session lasts at most SESSION_COOKIE_AGE.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 3 * 24 * 3600)
+STAFF_SESSION_IDLE_TIMEOUT_SECONDS = env_int("STAFF_SESSION_IDLE_TIMEOUT_SECONDS", 4 * 3600)
+STAFF_SESSION_MAX_AGE_SECONDS = env_int("STAFF_SESSION_MAX_AGE_SECONDS", 12 * 3600)
 if PRODUCTION:
+    # https://developer.mozilla.org/en-US/docs/Web/HTTP/Cookies#cookie_prefixes
+    # A __Host- cookie is accepted by browsers only when Secure, for path /
+    # and without Domain, so a sibling subdomain cannot plant or shadow it.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Load balancers probe over plain HTTP; a redirect would read as "down".
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 
-from restaurant.observability import RequestIdFilter
+from orders.models import Order
+from restaurant.observability import RequestIdFilter, sentry_scrub_paths
+from tests.orders.flows import add_to_cart, checkout
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRESH_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -104,7 +106,7 @@ def test_every_request_writes_one_json_access_line_carrying_its_request_id(
     entry = json.loads(lines[0])
     assert entry["request_id"] == "abc-123"
     assert entry["method"] == "GET"
-    assert entry["path"] == "/healthz"
+    assert entry["route"] == "healthz"
     assert entry["status"] == 200
     assert entry["level"] == "INFO"
     assert entry["logger"] == "brigade.access"
@@ -125,6 +127,30 @@ def test_the_access_line_carries_the_fresh_id_the_response_was_given(
     assert entry["request_id"] == response["X-Request-ID"]
 
 
+@pytest.mark.django_db
+def test_an_order_page_is_logged_by_its_route_never_by_its_tracking_token(
+    access_log_lines: io.StringIO, small_menu
+) -> None:
+    # Given a guest's order, whose link is the guest's only credential
+    client = Client()
+    add_to_cart(client, small_menu.fries)
+    assert checkout(client).status_code == 302
+    order = Order.objects.get()
+    order_url, token = order.get_absolute_url(), order.tracking_token
+
+    # When the order page and a mistyped link under it are opened
+    assert client.get(order_url).status_code == 200
+    assert client.get(order_url + "no-such-page/").status_code == 404
+
+    # Then the access lines name the route, and the token is in none of them
+    log = access_log_lines.getvalue()
+    assert token not in log
+    routes = [json.loads(line).get("route") for line in log.splitlines()]
+    assert "orders/<str:token>/" in routes
+    assert None in routes  # the 404 matched no route and says so
+    assert all("path" not in json.loads(line) for line in log.splitlines())
+
+
 # ---------------------------------------------------------------- Sentry
 
 _PRINT_SENTRY_CLIENT = """
@@ -136,7 +162,12 @@ django.setup()
 import sentry_sdk
 
 client = sentry_sdk.get_client()
-print(json.dumps({"active": client.is_active(), "send_default_pii": client.options["send_default_pii"]}))
+before_send = client.options.get("before_send")
+print(json.dumps({
+    "active": client.is_active(),
+    "send_default_pii": client.options["send_default_pii"],
+    "before_send": getattr(before_send, "__name__", None),
+}))
 """
 
 
@@ -162,9 +193,26 @@ def test_sentry_reports_errors_without_personal_data_when_a_dsn_is_set(tmp_path:
     # When Django starts
     client = sentry_client_in_a_fresh_process(tmp_path, SENTRY_DSN="https://public@127.0.0.1:9/1")
 
-    # Then Sentry is on, with personal data off
+    # Then Sentry is on, with personal data off and paths scrubbed
     assert client["active"] is True
     assert client["send_default_pii"] is False
+    assert client["before_send"] == sentry_scrub_paths.__name__
+
+
+def test_an_error_report_names_the_route_not_the_tracking_token() -> None:
+    # Given an error event as the Django integration builds it for an order page
+    token = "Zq3v" * 11
+    event = {
+        "transaction": "/orders/{token}/",
+        "request": {"url": f"https://b.example/orders/{token}/", "query_string": f"t={token}"},
+    }
+
+    # When it is prepared for sending
+    sent = sentry_scrub_paths(event, {})
+
+    # Then it carries the route only
+    assert token not in json.dumps(sent)
+    assert sent["request"]["url"] == "/orders/{token}/"
 
 
 def test_sentry_stays_off_without_a_dsn(tmp_path: Path) -> None:

@@ -318,3 +318,56 @@ def test_production_cookies_are_secure_http_only_and_same_site(tmp_path: Path) -
         True,
         False,
     ]
+
+
+def test_production_cookies_carry_the_host_prefix(tmp_path: Path) -> None:
+    # Given production mode
+    env = clean_env(
+        tmp_path, DJANGO_ENV="production", SECRET_KEY=random_secret_key(), ALLOWED_HOSTS="b.example"
+    )
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps(["
+        "s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_DOMAIN, s.CSRF_COOKIE_DOMAIN, "
+        "s.SESSION_COOKIE_PATH, s.CSRF_COOKIE_PATH, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE]))"
+    )
+
+    # When the settings load
+    result = run_python(["-c", code], env)
+
+    # Then both cookies are __Host- cookies, which browsers accept only when
+    # Secure, on path / and without a Domain
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "__Host-sessionid",
+        "__Host-csrftoken",
+        None,
+        None,
+        "/",
+        "/",
+        True,
+        True,
+    ]
+
+
+def test_the_demo_seed_refuses_to_run_in_production(tmp_path: Path) -> None:
+    # Given production mode on an empty database
+    env = clean_env(
+        tmp_path, DJANGO_ENV="production", SECRET_KEY=random_secret_key(), ALLOWED_HOSTS="b.example"
+    )
+    assert manage(env, "migrate", "--noinput", "-v0").returncode == 0
+
+    # When someone runs the demo seed
+    result = manage(env, "seed_demo")
+
+    # Then it refuses, and no account with a published password exists
+    assert result.returncode != 0
+    assert "never runs in production" in result.stderr
+    count = run_python(
+        [
+            "-c",
+            "import django; django.setup(); from accounts.models import User; print(User.objects.count())",
+        ],
+        env,
+    )
+    assert count.returncode == 0, count.stderr
+    assert count.stdout.strip().splitlines()[-1] == "0"

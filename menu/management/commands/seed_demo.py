@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, TypeVar
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -511,6 +512,12 @@ class Command(BaseCommand):
     help = "Create or refresh the Brigade demo restaurant (menu, role groups, demo users). Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            # The demo accounts' passwords are printed in the README and the
+            # banner: in a real restaurant they would be anyone's way in.
+            raise CommandError(
+                "seed_demo makes accounts with published passwords; it never runs in production."
+            )
         with transaction.atomic():
             allergens = self._seed_codes(Allergen, ALLERGENS)
             tags = self._seed_codes(DietaryTag, DIETARY_TAGS)
