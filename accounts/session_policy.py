@@ -51,18 +51,24 @@ def session_mark_signed_in(sender: Any, request: HttpRequest | None, **kwargs: A
     request.session[LAST_SEEN_AT] = now
 
 
-def _limits(request: HttpRequest) -> tuple[int, int]:
+def _limits(user: Any) -> tuple[int, int]:
     """(idle timeout, absolute lifetime) in seconds for the signed-in user."""
-    if roles_of(request.user) & STAFF_ROLES:
+    if roles_of(user) & STAFF_ROLES:
         return settings.STAFF_SESSION_IDLE_TIMEOUT_SECONDS, settings.STAFF_SESSION_MAX_AGE_SECONDS
     return settings.SESSION_IDLE_TIMEOUT_SECONDS, settings.SESSION_COOKIE_AGE
 
 
-def _ended_because(request: HttpRequest, now: int) -> str | None:
-    idle_limit, absolute_limit = _limits(request)
+def session_ended_because(*, session: Any, user: Any, now: int | None = None) -> str | None:
+    """ "idle" or "lifetime" when this signed-in session is over, else None.
+
+    Pages ask through the middleware below; live sockets ask the same
+    question when they re-check who is listening.
+    """
+    now = int(time.time()) if now is None else now
+    idle_limit, absolute_limit = _limits(user)
     # A session from before these marks existed counts from now on.
-    signed_in_at = int(request.session.get(SIGNED_IN_AT, now))
-    last_seen_at = int(request.session.get(LAST_SEEN_AT, now))
+    signed_in_at = int(session.get(SIGNED_IN_AT, now))
+    last_seen_at = int(session.get(LAST_SEEN_AT, now))
     if now - last_seen_at > idle_limit:
         return "idle"
     if now - signed_in_at > absolute_limit:
@@ -83,7 +89,7 @@ class SessionLifetimeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             now = int(time.time())
-            reason = _ended_because(request, now)
+            reason = session_ended_because(session=request.session, user=request.user, now=now)
             if reason is not None:
                 user_id = request.user.pk
                 logout(request)
