@@ -136,3 +136,12 @@ def django_permissions_of(role: Role) -> tuple[str, ...]:
         for capability in sorted(capabilities_of(role))
         for permission in DJANGO_PERMISSIONS.get(capability, ())
     )
+
+
+# ---------------------------------------------------------------- account administration
+
+# The roles a manager grants and revokes, on the accounts they may administer
+# (accounts.selectors.users_administrable_by). The manager role, the staff
+# flag, superuser and raw permissions are a superuser's to give: a manager who
+# could hand them out could make another manager, or someone above themselves.
+ROLES_MANAGERS_GRANT: frozenset[Role] = frozenset({_CUSTOMER, _WAITER, _CHEF})

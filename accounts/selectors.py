@@ -1,11 +1,12 @@
-"""Reads of a customer's own details and saved addresses."""
+"""Reads of a customer's own details and saved addresses, and of who administers whom."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group
 from django.db.models import QuerySet
 
 from accounts.models import Address, User
+from accounts.permissions import ROLES_MANAGERS_GRANT, Capability, can
 
 _MAX_ID = 2**63 - 1
 
@@ -26,3 +27,46 @@ def default_address_for(*, user: User | AnonymousUser) -> Address | None:
     if not user.is_authenticated:
         return None
     return Address.objects.filter(user=user, is_default=True).first()
+
+
+# ---------------------------------------------------------------- who administers whom
+
+
+def _is_superuser(user: User | AnonymousUser) -> bool:
+    return user.is_authenticated and user.is_active and user.is_superuser
+
+
+def groups_grantable_by(*, editor: User | AnonymousUser) -> QuerySet[Group]:
+    """The groups `editor` may put an account in or take it out of."""
+    if _is_superuser(editor):
+        return Group.objects.all()
+    if can(editor, Capability.MANAGE_PEOPLE):
+        return Group.objects.filter(name__in=[role.value for role in ROLES_MANAGERS_GRANT])
+    return Group.objects.none()
+
+
+def users_administrable_by(*, editor: User | AnonymousUser) -> QuerySet[User]:
+    """The accounts `editor` may see and change in admin: the one rule of who administers whom.
+
+    A superuser administers every account. Whoever manages people administers
+    only the accounts with less power than their own, those they could have
+    set up themselves: no superuser, nobody holding a raw permission, nobody
+    in a group they may not grant (so no other manager), and not their own
+    account, whose roles, staff flag and VIP would be theirs to raise and
+    whose email and password change on the account pages, which ask for the
+    current password. Everyone else administers nobody.
+    """
+    if _is_superuser(editor):
+        return User.objects.all()
+    if not can(editor, Capability.MANAGE_PEOPLE):
+        return User.objects.none()
+    out_of_reach = Group.objects.exclude(pk__in=groups_grantable_by(editor=editor))
+    return (
+        User.objects.filter(is_superuser=False, user_permissions=None)
+        .exclude(pk=editor.pk)
+        .exclude(groups__in=out_of_reach)
+    )
+
+
+def may_administer(*, editor: User | AnonymousUser, target: User) -> bool:
+    return users_administrable_by(editor=editor).filter(pk=target.pk).exists()

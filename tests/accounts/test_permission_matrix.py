@@ -359,3 +359,107 @@ def test_every_socket_answers_every_actor_as_the_matrix_says(door, actors, small
             assert answer == 4403, (name, answer)
 
     assert answers == SOCKETS[door]
+
+
+# ---------------------------------------------------------------- account administration (who may edit whom)
+
+# editor -> target -> may administer the target's account in admin (see it,
+# edit it, set its password). Written out independently of
+# accounts.selectors.users_administrable_by.
+ADMINISTERS: dict[str, dict[str, bool]] = {
+    "anonymous": {
+        "a customer": False,
+        "a waiter": False,
+        "a chef": False,
+        "another manager": False,
+        "a superuser": False,
+    },
+    "customer": {
+        "a customer": False,
+        "a waiter": False,
+        "a chef": False,
+        "another manager": False,
+        "a superuser": False,
+        "themselves": False,
+    },
+    "waiter": {
+        "a customer": False,
+        "a waiter": False,
+        "a chef": False,
+        "another manager": False,
+        "a superuser": False,
+        "themselves": False,
+    },
+    "chef": {
+        "a customer": False,
+        "a waiter": False,
+        "a chef": False,
+        "another manager": False,
+        "a superuser": False,
+        "themselves": False,
+    },
+    "manager": {
+        "a customer": True,
+        "a waiter": True,
+        "a chef": True,
+        "another manager": False,
+        "a superuser": False,
+        "themselves": False,
+    },
+    "superuser": {
+        "a customer": True,
+        "a waiter": True,
+        "a chef": True,
+        "another manager": True,
+        "a superuser": True,
+        "themselves": True,
+    },
+}
+ADMIN_ACCOUNT_DOORS = ("admin:accounts_user_change", "admin:auth_user_password_change")
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def _refused(editor: str) -> int:
+    # Who may not open admin at all is sent to its sign-in page; who may is
+    # told that an account out of their reach does not exist.
+    return 404 if editor in {"manager", "superuser"} else 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("editor", list(ADMINISTERS))
+def test_account_administration_answers_every_editor_as_the_table_says(editor, actors):
+    from accounts.selectors import may_administer
+    from tests.factories import UserFactory
+
+    root = UserFactory(username="rosa", is_superuser=True, is_staff=True)
+    editors = _people(actors) | {"superuser": root}
+    targets = {
+        "a customer": actors.other_customer if editor == "customer" else actors.customer,
+        "a waiter": UserFactory(username="wanda", role="waiter"),
+        "a chef": UserFactory(username="cleo", role="chef"),
+        "another manager": UserFactory(username="milo", role="manager"),
+        "a superuser": UserFactory(username="rex", is_superuser=True, is_staff=True),
+        "themselves": editors[editor],
+    }
+    who = editors[editor]
+
+    opened, password_set, rule = {}, {}, {}
+    for target in ADMINISTERS[editor]:
+        account = targets[target]
+        opened[target] = tuple(
+            client_for(who).get(reverse(door, args=[account.pk])).status_code for door in ADMIN_ACCOUNT_DOORS
+        )
+        client_for(who).post(
+            reverse("admin:auth_user_password_change", args=[account.pk]),
+            {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+        )
+        account.refresh_from_db()
+        password_set[target] = account.check_password(NEW_PASSWORD)
+        rule[target] = who is not None and may_administer(editor=who, target=account)
+
+    expected = ADMINISTERS[editor]
+    assert rule == expected
+    assert opened == {
+        target: (200, 200) if may else (_refused(editor),) * 2 for target, may in expected.items()
+    }
+    assert password_set == expected
