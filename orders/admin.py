@@ -295,6 +295,7 @@ class PaymentAdmin(admin.ModelAdmin):
     )
     # "Amount mismatch" here is where a manager finds money that did not match its order.
     list_filter = ("status", "provider")
+    list_select_related = ("order",)
     search_fields = ("provider_ref", "order__contact_email")
     readonly_fields = (
         "order", "provider", "provider_ref", "amount_minor", "currency", "received_minor",
@@ -334,6 +335,7 @@ class RefundAdmin(admin.ModelAdmin):
         "last_error",
     )
     list_filter = ("status",)
+    list_select_related = ("payment",)
     search_fields = ("provider_ref", "idempotency_key")
     readonly_fields = (
         "payment", "amount_minor", "status", "idempotency_key", "provider_ref", "reason", "actor_label",

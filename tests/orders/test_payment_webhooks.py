@@ -335,3 +335,27 @@ def test_a_success_without_a_currency_is_refused(client, small_menu):
     assert response.json()["error"]["code"] == "malformed"
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_second_payment_for_a_paid_order_is_refunded_and_the_order_stays_paid(
+    client, small_menu, django_capture_on_commit_callbacks
+):
+    # Given an order paid by its first checkout, and a second checkout the customer also paid
+    order, first = _order_with_payment(small_menu)
+    second = Payment.objects.create(
+        order=order, provider="sandbox", provider_ref="sbx_second", amount_minor=800, currency="EUR"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, _event(first))
+
+    # When the second payment's success arrives
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, _event(second))
+
+    # Then that money goes back, and the order is still paid (the kitchen keeps cooking)
+    assert response.json()["outcome"] == "refund_scheduled"
+    order.refresh_from_db()
+    second.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert (second.status, second.refunded_minor) == (PaymentStatus.REFUNDED, 800)
+    assert Refund.objects.get().payment == second
