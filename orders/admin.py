@@ -69,29 +69,6 @@ class OrderEventInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class PaymentInline(ReadOnlyInline):
-    model = Payment
-    fields = ("created_at", "provider", "provider_ref", "status", "asked", "received", "refunded", "reserved")
-    readonly_fields = fields
-    show_change_link = True
-
-    @admin.display(description="asked")
-    def asked(self, payment: Payment) -> str:
-        return format_money(payment.amount_minor, payment.currency)
-
-    @admin.display(description="received")
-    def received(self, payment: Payment) -> str:
-        return _received(payment)
-
-    @admin.display(description="refunded")
-    def refunded(self, payment: Payment) -> str:
-        return format_money(payment.refunded_minor, payment.taken_currency)
-
-    @admin.display(description="refund pending")
-    def reserved(self, payment: Payment) -> str:
-        return format_money(payment.refund_reserved_minor, payment.taken_currency)
-
-
 def _received(payment: Payment) -> str:
     if payment.received_minor is None:
         return "—"
@@ -119,7 +96,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "order_type", ("created_at", admin.DateFieldListFilter))
     search_fields = ("contact_email", "contact_name")
     date_hierarchy = "created_at"
-    inlines = [OrderItemInline, PaymentInline, OrderEventInline]
+    inlines = [OrderItemInline, OrderEventInline]
     actions = ("cancel_orders", "record_payment_at_till", "refund_order")
     fieldsets = (
         (None, {"fields": ("status", "version", "order_type", "table_number", "delivery_address", "total")}),

@@ -184,6 +184,8 @@ def _payment_succeeded(payment: Payment, event: ProviderEvent) -> str:
         return "order_paid"
     # Money arrived for an order that expired, was cancelled or was already
     # paid by another attempt: give it back without anyone having to notice.
+    if payment.refundable_minor == 0:
+        return "nothing_to_refund"  # nothing was taken (a free order)
     _refund_owed(
         payment=payment,
         amount_minor=payment.refundable_minor,
