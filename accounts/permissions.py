@@ -101,6 +101,9 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.change_order",
         "orders.view_orderitem",
         "orders.view_orderevent",
+        # Payments and refunds are read-only in admin: a mismatch or a failed refund is found there.
+        "orders.view_payment",
+        "orders.view_refund",
         "orders.view_outboxevent",
         "orders.view_deadletter",
         "orders.change_deadletter",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -26,6 +27,9 @@ from orders.models import (
     Partner,
     PartnerDelivery,
     PartnerTopic,
+    Payment,
+    Refund,
+    RefundStatus,
 )
 from orders.partners import partner_delivery_resend, partner_secret_rotate
 from orders.payments.services import payment_refund
@@ -61,13 +65,25 @@ class OrderItemInline(ReadOnlyInline):
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     verbose_name_plural = "audit trail"
-    fields = ("created_at", "from_status", "to_status", "actor_label", "reason")
+    fields = ("created_at", "kind", "from_status", "to_status", "actor_label", "reason", "data")
     readonly_fields = fields
+
+
+def _received(payment: Payment) -> str:
+    if payment.received_minor is None:
+        return "—"
+    if payment.received_currency != payment.currency.upper():
+        # Not ours to format: a currency the order was never priced in.
+        return f"{payment.received_minor} minor units of {payment.received_currency or '?'}"
+    return format_money(payment.received_minor, payment.received_currency)
 
 
 class RefundForm(forms.Form):
     amount = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2)
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    # Made when the form is shown and becomes the refund's idempotency key:
+    # the same form posted twice (a double click, a reload) is one refund.
+    token = forms.UUIDField(widget=forms.HiddenInput)
 
 
 class CancelForm(forms.Form):
@@ -180,39 +196,137 @@ class OrderAdmin(admin.ModelAdmin):
         form = RefundForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             try:
-                amount = decimal_to_minor(form.cleaned_data["amount"], payment.currency)
-                payment_refund(
+                amount = decimal_to_minor(form.cleaned_data["amount"], payment.taken_currency)
+                refund, created = payment_refund(
                     payment_id=payment.pk,
                     amount_minor=amount,
                     actor=Actor.for_user(request.user),
                     reason=form.cleaned_data["reason"],
+                    idempotency_key=f"admin-{form.cleaned_data['token']}",
                 )
             except ValueError as error:
                 form.add_error("amount", str(error))
             except ApplicationError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(
-                    request,
-                    f"Refunded {format_money(amount, payment.currency)} of order {order.number}.",
-                    messages.SUCCESS,
-                )
+                self._report_refund(request, order, refund, created=created)
                 return None
         if not form.is_bound:
             form = RefundForm(
-                initial={"amount": minor_to_decimal(payment.refundable_minor, payment.currency)}
+                initial={
+                    "amount": minor_to_decimal(payment.refundable_minor, payment.taken_currency),
+                    "token": uuid.uuid4(),
+                }
             )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Refund order {order.number}",
             "order": order,
             "payment": payment,
-            "refundable": format_money(payment.refundable_minor, payment.currency),
+            "refundable": format_money(payment.refundable_minor, payment.taken_currency),
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/orders/order/refund_order.html", context)
+
+    def _report_refund(self, request: HttpRequest, order: Order, refund: Refund, *, created: bool) -> None:
+        money = format_money(refund.amount_minor, refund.payment.taken_currency)
+        if not created:
+            self.message_user(
+                request,
+                f"This refund form was sent before: it made the refund of {money} "
+                f"({refund.get_status_display().lower()}). Open the form again for another refund.",
+                messages.WARNING,
+            )
+        elif refund.status == RefundStatus.SUCCEEDED:
+            self.message_user(request, f"Refunded {money} of order {order.number}.", messages.SUCCESS)
+        elif refund.status == RefundStatus.FAILED:
+            self.message_user(
+                request,
+                f"The provider refused the refund of {money} of order {order.number}: {refund.last_error}",
+                messages.ERROR,
+            )
+        else:
+            self.message_user(
+                request,
+                f"The refund of {money} of order {order.number} is recorded; the provider has not "
+                "confirmed it yet, and it is asked again until it does.",
+                messages.WARNING,
+            )
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    """Read-only: money changes only through the provider's events and refunds."""
+
+    list_display = (
+        "created_at",
+        "order",
+        "provider",
+        "provider_ref",
+        "status",
+        "asked",
+        "received",
+        "refunded",
+    )
+    # "Amount mismatch" here is where a manager finds money that did not match its order.
+    list_filter = ("status", "provider")
+    list_select_related = ("order",)
+    search_fields = ("provider_ref", "order__contact_email")
+    readonly_fields = (
+        "order", "provider", "provider_ref", "amount_minor", "currency", "received_minor",
+        "received_currency", "status", "refunded_minor", "refund_reserved_minor", "created_at", "updated_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Payment | None = None) -> bool:
+        return False
+
+    @admin.display(description="asked", ordering="amount_minor")
+    def asked(self, payment: Payment) -> str:
+        return format_money(payment.amount_minor, payment.currency)
+
+    @admin.display(description="received", ordering="received_minor")
+    def received(self, payment: Payment) -> str:
+        return _received(payment)
+
+    @admin.display(description="refunded", ordering="refunded_minor")
+    def refunded(self, payment: Payment) -> str:
+        return format_money(payment.refunded_minor, payment.taken_currency)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """Read-only: pending refunds are delivered by the task and the sweep; failed ones need a person."""
+
+    list_display = (
+        "created_at",
+        "payment",
+        "amount_minor",
+        "status",
+        "attempts",
+        "actor_label",
+        "last_error",
+    )
+    list_filter = ("status",)
+    list_select_related = ("payment",)
+    search_fields = ("provider_ref", "idempotency_key")
+    readonly_fields = (
+        "payment", "amount_minor", "status", "idempotency_key", "provider_ref", "reason", "actor_label",
+        "attempts", "claimed_until", "last_error", "created_at", "completed_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
+        return False
 
 
 @admin.register(DeadLetter)

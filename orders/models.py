@@ -11,6 +11,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 
@@ -155,24 +156,52 @@ class OrderItem(models.Model):
         return ", ".join(m["option"] for m in self.modifiers)
 
 
+class OrderEventKind(models.TextChoices):
+    # The order moved from from_status to to_status.
+    STATUS_CHANGED = "status_changed", "Status changed"
+    # Someone asked for money to go back; data says which refund and how much.
+    REFUND_REQUESTED = "refund_requested", "Refund requested"
+    # The provider confirmed a refund; data carries its refund id.
+    REFUND_SUCCEEDED = "refund_succeeded", "Refund confirmed"
+    # The provider refused a refund for good; the money was not returned.
+    REFUND_FAILED = "refund_failed", "Refund failed"
+
+
 class OrderEvent(models.Model):
-    """The audit trail: one row for every status change, with who and why."""
+    """The audit trail: one row for every status change and every refund, with who and why."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(
+        max_length=24, choices=OrderEventKind.choices, default=OrderEventKind.STATUS_CHANGED
+    )
     from_status = models.CharField(max_length=20, blank=True, choices=OrderStatus.choices)
-    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    # Empty for an event that is not a status change (a refund).
+    to_status = models.CharField(max_length=20, blank=True, choices=OrderStatus.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Kept even if the user is deleted: "manager@…", "guest", "system:payments".
     actor_label = models.CharField(max_length=150)
     reason = models.CharField(max_length=500, blank=True)
+    # What a non-status event is about: {"refund_id": 7, "amount_minor": 550, "currency": "EUR", ...}.
+    data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=OrderEventKind.values), name="orderevent_kind_valid"
+            ),
+            # A status change always says where the order went.
+            models.CheckConstraint(
+                condition=~models.Q(kind="status_changed", to_status=""), name="orderevent_status_has_target"
+            ),
+        ]
 
     def __str__(self) -> str:
+        if self.kind != OrderEventKind.STATUS_CHANGED:
+            return f"{self.get_kind_display()} by {self.actor_label}"
         return f"{self.from_status or 'new'} → {self.to_status} by {self.actor_label}"
 
 
@@ -227,6 +256,10 @@ class PaymentStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     # Declined, abandoned or expired at the provider; the customer may try again.
     FAILED = "failed", "Failed"
+    # The provider took another amount or currency than this payment asked for:
+    # the order stays unpaid, managers are alerted and what arrived goes back.
+    # The status stays, refunded or not, so the mismatch remains findable.
+    MISMATCHED = "mismatched", "Amount mismatch"
     # Some of the money went back.
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     # All of the money went back.
@@ -240,10 +273,19 @@ class Payment(models.Model):
     provider = models.CharField(max_length=32)
     # The provider's id for this attempt (a checkout session, a payment intent).
     provider_ref = models.CharField(max_length=200)
+    # What we asked the provider to take.
     amount_minor = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
+    # What the provider's success event says it took; refunds never exceed it.
+    received_minor = models.PositiveIntegerField(null=True, blank=True)
+    received_currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    # Confirmed by the provider: the sum of this payment's succeeded refunds.
     refunded_minor = models.PositiveIntegerField(default=0)
+    # Asked of the provider and not confirmed yet (pending refunds). Reserved
+    # under the payment's row lock before the provider is called, so refunds
+    # made at the same moment can never together exceed what was taken.
+    refund_reserved_minor = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -252,8 +294,14 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=("provider", "provider_ref"), name="payment_unique_provider_ref"),
             models.CheckConstraint(
-                condition=models.Q(refunded_minor__lte=models.F("amount_minor")),
-                name="payment_refund_within_amount",
+                condition=models.Q(
+                    refunded_minor__lte=Coalesce(models.F("received_minor"), models.F("amount_minor"))
+                    - models.F("refund_reserved_minor")
+                ),
+                name="payment_refunds_within_taken",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PaymentStatus.values), name="payment_status_valid"
             ),
         ]
 
@@ -261,11 +309,25 @@ class Payment(models.Model):
         return f"{self.provider} {self.provider_ref} ({self.status})"
 
     @property
+    def taken_minor(self) -> int:
+        """What the provider took: what it reported, or what we asked if it never said."""
+        return self.amount_minor if self.received_minor is None else self.received_minor
+
+    @property
+    def taken_currency(self) -> str:
+        return self.received_currency or self.currency
+
+    @property
     def refundable_minor(self) -> int:
-        return self.amount_minor - self.refunded_minor if self.status in REFUNDABLE_PAYMENT_STATUSES else 0
+        if self.status not in REFUNDABLE_PAYMENT_STATUSES:
+            return 0
+        return self.taken_minor - self.refunded_minor - self.refund_reserved_minor
 
 
-REFUNDABLE_PAYMENT_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
+# Money was taken: refunds may be made against these.
+REFUNDABLE_PAYMENT_STATUSES = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.MISMATCHED}
+)
 
 
 class PaymentWebhookEvent(models.Model):
@@ -290,20 +352,62 @@ class PaymentWebhookEvent(models.Model):
         return f"{self.provider} {self.event_type} {self.event_id}"
 
 
+class RefundStatus(models.TextChoices):
+    # Owed and reserved against the payment; the provider has not confirmed it
+    # (not asked yet, being asked, or its answer was lost). Retried with the
+    # same idempotency key until it is one of the two below.
+    PENDING = "pending", "Pending"
+    # The provider confirmed it; provider_ref is the provider's refund id.
+    SUCCEEDED = "succeeded", "Succeeded"
+    # The provider refused it for good; its reservation was released.
+    FAILED = "failed", "Failed"
+
+
 class Refund(models.Model):
+    """Money owed back on one payment: reserved first, then asked of the provider, once."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount_minor = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    # Sent to the provider on every try: however often this refund is retried,
+    # the provider pays it once. Also what makes a resubmitted request find
+    # this refund instead of making another.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    # The provider's refund id, once it confirmed.
     provider_ref = models.CharField(max_length=200, blank=True)
     reason = models.CharField(max_length=500)
     actor_label = models.CharField(max_length=150)
+    attempts = models.PositiveIntegerField(default=0)
+    # One process asks the provider at a time; a claim that outlives its
+    # process (a crash) expires, and the sweep asks again.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # "PaymentsUnavailable: …": what the provider last said, never a secret.
+    last_error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
-        constraints = [models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="refund_positive")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="refund_positive"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RefundStatus.values), name="refund_status_valid"
+            ),
+            # The provider pays one refund per id: two rows with one id would book it twice.
+            models.UniqueConstraint(
+                fields=("provider_ref",),
+                condition=~models.Q(provider_ref=""),
+                name="refund_unique_provider_ref",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="succeeded", provider_ref=""),
+                name="refund_succeeded_has_provider_ref",
+            ),
+        ]
+        indexes = [models.Index(fields=("status", "created_at"), name="refund_pending")]
 
     def __str__(self) -> str:
-        return f"Refund {self.amount_minor} of {self.payment}"
+        return f"Refund {self.amount_minor} of {self.payment} ({self.status})"
 
 
 # ---------------------------------------------------------------- partner webhooks

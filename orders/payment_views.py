@@ -72,6 +72,7 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
         reference=reference,
         event_type=PAYMENT_FAILED if outcome == "decline" else PAYMENT_SUCCEEDED,
         amount_minor=payment.amount_minor,
+        currency=payment.currency,
     )
     sandbox_deliver(body=body, delay_seconds=SLOW_SECONDS if outcome == "slow" else 0)
     return redirect(payment.order)

@@ -7,6 +7,7 @@ reject-on-worker-lost redeliver a task whose worker died.
 from __future__ import annotations
 
 from smtplib import SMTPException
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -15,16 +16,24 @@ from orders.dead_letters import DeadLetteringTask
 
 TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
 
-# A task that retries transient errors with exponential backoff and jitter,
-# and becomes a dead letter after its last try.
-reliable_task = shared_task(
-    base=DeadLetteringTask,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=settings.CELERY_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=8,
-)
+_RELIABLE = {
+    "base": DeadLetteringTask,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": settings.CELERY_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def reliable_task(fun: Any = None, /, **options: Any) -> Any:
+    """A task that retries transient errors with backoff and jitter, dead-lettered after its last try.
+
+    `@reliable_task`, or `@reliable_task(name="…")` for a name that must not
+    follow the code if it moves (queued messages and beat name tasks).
+    """
+    decorator = shared_task(**_RELIABLE, **options)
+    return decorator if fun is None else decorator(fun)
 
 
 @reliable_task
@@ -58,7 +67,6 @@ def outbox_sweep() -> int:
 # ---------------------------------------------------------------- partner webhooks
 # Imported here so this section stands on its own; they may move to the top.
 import random  # noqa: E402
-from typing import Any  # noqa: E402
 
 from celery import Task  # noqa: E402
 

@@ -262,6 +262,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": 30.0},
     "expire-unpaid-orders": {"task": "orders.payment_tasks.orders_expire_unpaid", "schedule": 60.0},
+    # Refunds owed whose process died before asking the provider, or whose
+    # task ran out of tries: asked again with their own idempotency key.
+    "refunds-sweep": {"task": "orders.payment_tasks.refunds_sweep", "schedule": 60.0},
 }
 
 # ------------------------------------------------------------------------------

@@ -29,7 +29,10 @@ class ProviderEvent:
     event_id: str
     type: str
     provider_ref: str
+    # What the provider says it took, in minor units of `currency` (ISO 4217,
+    # upper case). Always set on a success: it is checked against the Payment.
     amount_minor: int | None = None
+    currency: str | None = None
 
 
 class WebhookRejected(Exception):
@@ -43,6 +46,14 @@ class WebhookRejected(Exception):
 
 class ProviderError(Exception):
     """The provider failed or could not be reached; the circuit breaker counts these."""
+
+
+class ProviderRefused(Exception):
+    """The provider answered and said no, for good (a refund of a disputed charge).
+
+    Not a ProviderError: the provider is up, so the circuit breaker does not
+    count it, and retrying the same request would get the same answer.
+    """
 
 
 class PaymentProvider(Protocol):

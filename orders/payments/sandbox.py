@@ -8,6 +8,7 @@ from its own thread, retrying a few times if our endpoint does not answer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -48,7 +49,9 @@ class SandboxProvider:
         )
 
     def refund(self, *, payment: Payment, amount_minor: int, idempotency_key: str) -> str:
-        return f"sbx_re_{secrets.token_urlsafe(12)}"
+        # Like a real provider, the same idempotency key is the same refund.
+        digest = hashlib.sha256(f"{payment.provider_ref}:{idempotency_key}".encode()).hexdigest()[:24]
+        return f"sbx_re_{digest}"
 
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         verify_signature(
@@ -64,6 +67,7 @@ class SandboxProvider:
                 type=str(event["type"]),
                 provider_ref=str(event["data"]["reference"]),
                 amount_minor=int(event["data"]["amount"]),
+                currency=str(event["data"]["currency"]).upper(),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected("malformed", "The event body is not a sandbox event.") from exc
@@ -72,13 +76,20 @@ class SandboxProvider:
         return parsed
 
 
-def sandbox_event_body(*, reference: str, event_type: str, amount_minor: int) -> bytes:
+def sandbox_event_body(
+    *, reference: str, event_type: str, amount_minor: int, currency: str | None = None
+) -> bytes:
+    """The sandbox's event; it charges in the restaurant's currency unless told otherwise."""
     return json.dumps(
         {
             "id": f"evt_{secrets.token_urlsafe(16)}",
             "type": event_type,
             "created": int(time.time()),
-            "data": {"reference": reference, "amount": amount_minor},
+            "data": {
+                "reference": reference,
+                "amount": amount_minor,
+                "currency": (currency or settings.BRIGADE_CURRENCY).lower(),
+            },
         }
     ).encode()
 

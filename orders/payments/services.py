@@ -9,22 +9,30 @@ from typing import Any
 import pybreaker
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.roles import Actor
 from menu.money import format_money
 from orders.models import (
-    REFUNDABLE_PAYMENT_STATUSES,
     Order,
     OrderEvent,
+    OrderEventKind,
     OrderStatus,
     Payment,
     PaymentStatus,
     PaymentWebhookEvent,
     Refund,
+    RefundStatus,
 )
 from orders.payments import get_provider
-from orders.payments.base import PAYMENT_SUCCEEDED, CheckoutSession, ProviderError, ProviderEvent
+from orders.payments.base import (
+    PAYMENT_SUCCEEDED,
+    CheckoutSession,
+    ProviderError,
+    ProviderEvent,
+    ProviderRefused,
+)
 from orders.services import order_cancel, order_transition
 from restaurant.errors import ApplicationError, Conflict
 
@@ -70,6 +78,8 @@ def payment_breaker() -> pybreaker.CircuitBreaker:
             fail_max=settings.PAYMENT_BREAKER_FAIL_MAX,
             reset_timeout=settings.PAYMENT_BREAKER_RESET_SECONDS,
             state_storage=storage,
+            # A refusal is an answer: the provider is up.
+            exclude=[ProviderRefused],
             name="payments",
         )
     return _breaker
@@ -143,7 +153,7 @@ def payment_webhook_handle(*, provider_name: str, event: ProviderEvent) -> str:
         if payment is None:
             outcome = "unknown_payment"
         elif event.type == PAYMENT_SUCCEEDED:
-            outcome = _payment_succeeded(payment)
+            outcome = _payment_succeeded(payment, event)
         else:
             outcome = _payment_failed(payment)
         record.payment = payment
@@ -156,12 +166,17 @@ def payment_webhook_handle(*, provider_name: str, event: ProviderEvent) -> str:
     return outcome
 
 
-def _payment_succeeded(payment: Payment) -> str:
+def _payment_succeeded(payment: Payment, event: ProviderEvent) -> str:
+    """Records the money; the caller holds the payment's row lock."""
     if payment.status != PaymentStatus.PENDING and payment.status != PaymentStatus.FAILED:
         return "already_recorded"
-    payment.status = PaymentStatus.SUCCEEDED
-    payment.save(update_fields=["status", "updated_at"])
     order = payment.order
+    payment.received_minor = event.amount_minor
+    payment.received_currency = (event.currency or "").upper()
+    if (event.amount_minor, payment.received_currency) != (payment.amount_minor, payment.currency.upper()):
+        return _payment_mismatched(payment)
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.save(update_fields=["status", "received_minor", "received_currency", "updated_at"])
     if order.status == OrderStatus.AWAITING_PAYMENT:
         order_transition(
             order=order, to_status=OrderStatus.PAID, actor=PAYMENTS, reason=f"paid via {payment.provider}"
@@ -169,14 +184,52 @@ def _payment_succeeded(payment: Payment) -> str:
         return "order_paid"
     # Money arrived for an order that expired, was cancelled or was already
     # paid by another attempt: give it back without anyone having to notice.
-    transaction.on_commit(lambda: _enqueue_automatic_refund(payment.pk))
+    if payment.refundable_minor == 0:
+        return "nothing_to_refund"  # nothing was taken (a free order)
+    _refund_owed(
+        payment=payment,
+        amount_minor=payment.refundable_minor,
+        reason="the order was called off or closed before this payment counted",
+        idempotency_key=f"late-{payment.pk}",
+    )
     return "refund_scheduled"
 
 
-def _enqueue_automatic_refund(payment_id: int) -> None:
-    from orders.payment_tasks import refund_late_payment
+def _payment_mismatched(payment: Payment) -> str:
+    """The provider took another amount or currency than we asked: never a paid order.
 
-    refund_late_payment.delay(payment_id)
+    The order stays waiting (the customer may pay again, or it expires), the
+    managers hear of it at once (an ERROR line, and the payment is filed as
+    "amount mismatch" in admin), and whatever did arrive goes back.
+    """
+    payment.status = PaymentStatus.MISMATCHED
+    if payment.received_minor is None:
+        payment.received_minor = 0  # the provider did not say: nothing known to give back
+    payment.save(update_fields=["status", "received_minor", "received_currency", "updated_at"])
+    logger.error(
+        "payment amount mismatch",
+        extra={
+            "order_id": payment.order_id,
+            "payment_id": payment.pk,
+            "provider": payment.provider,
+            "expected_minor": payment.amount_minor,
+            "expected_currency": payment.currency,
+            "received_minor": payment.received_minor,
+            "received_currency": payment.received_currency,
+        },
+    )
+    if payment.refundable_minor > 0:
+        _refund_owed(
+            payment=payment,
+            amount_minor=payment.refundable_minor,
+            reason=(
+                f"the provider took {payment.received_minor} minor units of "
+                f"{payment.received_currency or '?'} for an order of "
+                f"{format_money(payment.amount_minor, payment.currency)}"
+            ),
+            idempotency_key=f"mismatch-{payment.pk}",
+        )
+    return "amount_mismatch"
 
 
 def _payment_failed(payment: Payment) -> str:
@@ -189,59 +242,143 @@ def _payment_failed(payment: Payment) -> str:
 
 
 # ------------------------------------------------------------------ refunds
+#
+# A refund is owed before it is paid. It is reserved first, under the
+# payment's row lock and in the transaction of whatever made it owed (a
+# manager's form, a customer's cancel, money arriving late or wrong): a
+# pending Refund row with its own idempotency key, and its amount held in
+# Payment.refund_reserved_minor so no other refund can take it. The provider
+# is asked after commit, outside any lock, always with that key, so a retry
+# after a lost answer is the same refund to the provider. Only its answer
+# books the refund as succeeded (or failed, releasing the reservation). A
+# process that dies between commit and asking leaves the row pending; the
+# sweep asks for it. Nothing owed can be forgotten, nothing paid twice.
+
+# How long one process holds a refund while it asks the provider: longer than
+# the provider clients' own timeouts (Stripe: 3 s to connect, 15 s to answer),
+# so a live call is never overtaken; a crashed holder's claim just expires.
+REFUND_CLAIM_SECONDS = 60
 
 
-def payment_refund(*, payment_id: int, amount_minor: int, actor: Actor, reason: str) -> Refund:
-    """Gives money back through the provider, and records it in the audit trail.
+def _refund_event(*, refund: Refund, kind: str, actor: Actor, reason: str, **data: object) -> None:
+    OrderEvent.objects.create(
+        order_id=refund.payment.order_id,
+        kind=kind,
+        actor=actor.user,
+        actor_label=actor.label[:150],
+        reason=reason[:500],
+        data={
+            "refund_id": refund.pk,
+            "payment_id": refund.payment_id,
+            "amount_minor": refund.amount_minor,
+            "currency": refund.payment.taken_currency,
+            **data,
+        },
+    )
 
-    A full refund of a paid order also moves the order to "refunded".
+
+def _refund_reserve(
+    *, payment: Payment, amount_minor: int, actor: Actor, reason: str, idempotency_key: str
+) -> tuple[Refund, bool]:
+    """Reserves a refund on a payment the caller has locked. Returns it and whether it is new.
+
+    A key seen before returns that refund: a form posted twice, or a task run
+    twice, asks for one refund.
     """
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
+    existing = Refund.objects.select_related("payment").filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.payment_id != payment.pk:
+            raise Conflict("This refund request belongs to another payment.", code="refund_key_reused")
+        return existing, False
     if not reason.strip():
         raise ApplicationError("Say why the money goes back.", code="reason_required")
     if not 0 < amount_minor <= payment.refundable_minor:
         raise ApplicationError(
-            f"Refund between {format_money(1, payment.currency)} and "
-            f"{format_money(payment.refundable_minor, payment.currency)}.",
+            f"Refund between {format_money(1, payment.taken_currency)} and "
+            f"{format_money(payment.refundable_minor, payment.taken_currency)}.",
             code="invalid_refund_amount",
+            data={"refundable_minor": payment.refundable_minor},
         )
-    provider = get_provider(payment.provider)
-    provider_ref = _call_provider(
-        provider.refund,
+    refund = Refund.objects.create(
         payment=payment,
         amount_minor=amount_minor,
-        idempotency_key=f"refund-{payment.pk}-{payment.refunded_minor}-{amount_minor}",
+        idempotency_key=idempotency_key,
+        reason=reason[:500],
+        actor_label=actor.label[:150],
     )
+    payment.refund_reserved_minor += amount_minor
+    payment.save(update_fields=["refund_reserved_minor", "updated_at"])
+    _refund_event(
+        refund=refund,
+        kind=OrderEventKind.REFUND_REQUESTED,
+        actor=actor,
+        reason=f"refund of {format_money(amount_minor, payment.taken_currency)} requested: {reason}",
+    )
+    return refund, True
+
+
+def _refund_owed(*, payment: Payment, amount_minor: int, reason: str, idempotency_key: str) -> Refund:
+    """Reserves an automatic refund in the caller's transaction; a task asks the provider after commit."""
+    refund, _ = _refund_reserve(
+        payment=payment,
+        amount_minor=amount_minor,
+        actor=PAYMENTS,
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+    transaction.on_commit(lambda: _enqueue_refund_delivery(refund.pk))
+    return refund
+
+
+def _enqueue_refund_delivery(refund_id: int) -> None:
+    from orders.payment_tasks import deliver_refund
+
+    try:
+        deliver_refund.delay(refund_id)
+    except Exception:  # noqa: BLE001 - the refund is recorded as pending; the sweep delivers it
+        logger.warning(
+            "refund could not be enqueued; the sweep will deliver it", extra={"refund_id": refund_id}
+        )
+
+
+def payment_refund(
+    *, payment_id: int, amount_minor: int, actor: Actor, reason: str, idempotency_key: str
+) -> tuple[Refund, bool]:
+    """A person gives money back: reserved and committed, then asked of the provider at once.
+
+    Returns the refund as it stands, and False if the key had made it before
+    (nothing new was asked). It is succeeded, succeeded, failed (the provider said no;
+    nothing was booked), or pending (the provider's answer did not come: a
+    task asks again with the same key, the sweep after it). A full refund of
+    a paid order moves the order to "refunded" with the reservation, so the
+    kitchen stops at once. Called outside any transaction: the reservation
+    must be committed before the provider hears of it.
+    """
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
-        if amount_minor > payment.refundable_minor:
-            raise Conflict("Someone refunded this payment just now.", code="refund_conflict")
-        refund = Refund.objects.create(
+        refund, created = _refund_reserve(
             payment=payment,
             amount_minor=amount_minor,
-            provider_ref=provider_ref,
-            reason=reason[:500],
-            actor_label=actor.label[:150],
+            actor=actor,
+            reason=reason,
+            idempotency_key=idempotency_key,
         )
-        payment.refunded_minor += amount_minor
-        fully = payment.refunded_minor == payment.amount_minor
-        payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
-        payment.save(update_fields=["refunded_minor", "status", "updated_at"])
         order = payment.order
-        note = f"refund of {format_money(amount_minor, payment.currency)}: {reason}"
-        if fully and order.status in _ORDER_REFUNDABLE:
+        if (
+            created
+            and payment.refundable_minor == 0
+            and payment.status != PaymentStatus.MISMATCHED
+            and order.status in _ORDER_REFUNDABLE
+        ):
+            note = f"refund of {format_money(payment.taken_minor, payment.taken_currency)}: {reason}"
             order_transition(order=order, to_status=OrderStatus.REFUNDED, actor=actor, reason=note)
-        else:
-            OrderEvent.objects.create(
-                order=order,
-                from_status=order.status,
-                to_status=order.status,
-                actor=actor.user,
-                actor_label=actor.label[:150],
-                reason=note[:500],
-            )
-    logger.info("payment refunded", extra={"payment_id": payment_id, "amount_minor": amount_minor})
-    return refund
+    if not created:
+        return refund, False
+    try:
+        return refund_deliver(refund_id=refund.pk), True
+    except PaymentsUnavailable:
+        _enqueue_refund_delivery(refund.pk)
+        return Refund.objects.select_related("payment").get(pk=refund.pk), True
 
 
 def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | None = None) -> Order:
@@ -249,11 +386,12 @@ def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | Non
 
     The order moves to "refunded" first: of this and a chef starting it at the
     same moment exactly one wins, so money never goes back for food being
-    cooked. The money then goes back by a task, retried and dead-lettered like
-    any other, so a provider hiccup delays the refund but never loses it.
+    cooked. The refund is reserved in that same transaction, so the money is
+    owed the moment the order says so; a task asks the provider after commit
+    (and the sweep, if the process died first).
     """
-    payment = order.payments.filter(status__in=REFUNDABLE_PAYMENT_STATUSES).first()
-    if payment is None:
+    paying = order.payments.filter(status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED))
+    if not paying.exists():
         raise ApplicationError(
             "This order was not paid online; ask a member of staff.", code="no_online_payment"
         )
@@ -265,25 +403,165 @@ def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | Non
             reason="cancelled by the customer before preparation",
             expected_version=expected_version,
         )
-        transaction.on_commit(lambda: _enqueue_automatic_refund(payment.pk))
+        payment = paying.select_for_update().order_by("pk").first()
+        if payment is not None and payment.refundable_minor > 0:
+            _refund_owed(
+                payment=payment,
+                amount_minor=payment.refundable_minor,
+                reason="cancelled by the customer before preparation",
+                idempotency_key=f"cancel-{order.pk}-{payment.pk}",
+            )
     return order
 
 
 def payment_refund_late(*, payment_id: int) -> Refund | None:
     """Refunds in full a payment that arrived after its order closed.
 
-    Scheduled only for a payment that did not pay its order; idempotent, since
-    a redelivered task finds nothing left to refund.
+    For tasks queued before refunds were reserved with the change.
+    Idempotent: its key is the payment's, and a payment with nothing left
+    refundable is left alone.
     """
-    payment = Payment.objects.get(pk=payment_id)
-    if payment.refundable_minor == 0:
-        return None
-    return payment_refund(
-        payment_id=payment_id,
-        amount_minor=payment.refundable_minor,
-        actor=PAYMENTS,
-        reason="the order was called off or closed before this payment counted",
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.refundable_minor == 0:
+            return None
+        refund = _refund_owed(
+            payment=payment,
+            amount_minor=payment.refundable_minor,
+            reason="the order was called off or closed before this payment counted",
+            idempotency_key=f"late-{payment.pk}",
+        )
+    return refund
+
+
+def refund_deliver(*, refund_id: int) -> Refund:
+    """Asks the provider for one pending refund, and books its answer. Safe to call any number of times.
+
+    The claim is a conditional UPDATE: of a task, a sweep and a person's
+    request acting on the same refund, one asks the provider while the others
+    return. The provider is called outside any transaction, with the
+    refund's own idempotency key, so a retry after a lost answer (a timeout,
+    a crash) is paid once. Raises PaymentsUnavailable when the outcome is
+    unknown: the refund stays pending for the next try.
+    """
+    now = timezone.now()
+    claimed = (
+        Refund.objects.filter(pk=refund_id, status=RefundStatus.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + timedelta(seconds=REFUND_CLAIM_SECONDS), attempts=F("attempts") + 1)
     )
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if claimed != 1:
+        return refund  # done already, or someone is asking the provider right now
+    provider = get_provider(refund.payment.provider)
+    try:
+        provider_ref = _call_provider(
+            provider.refund,
+            payment=refund.payment,
+            amount_minor=refund.amount_minor,
+            idempotency_key=refund.idempotency_key,
+        )
+    except ProviderRefused as error:
+        return _refund_failed(refund_id=refund_id, error=error)
+    except BaseException as error:
+        # The outcome is unknown: the reservation and the key stay for the next try.
+        Refund.objects.filter(pk=refund_id, status=RefundStatus.PENDING).update(
+            claimed_until=None, last_error=f"{type(error).__name__}: {error}"[:200]
+        )
+        raise
+    return _refund_succeeded(refund_id=refund_id, provider_ref=provider_ref)
+
+
+def _locked_refund(refund_id: int) -> tuple[Refund, Payment]:
+    # The payment first, then the refund: the order every refund write locks in.
+    payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund.payment = payment
+    return refund, payment
+
+
+def _refund_succeeded(*, refund_id: int, provider_ref: str) -> Refund:
+    with transaction.atomic():
+        refund, payment = _locked_refund(refund_id)
+        if refund.status != RefundStatus.PENDING:
+            return refund  # another process booked the provider's answer first
+        refund.status = RefundStatus.SUCCEEDED
+        refund.provider_ref = provider_ref
+        refund.completed_at = timezone.now()
+        refund.claimed_until = None
+        refund.last_error = ""
+        refund.save(update_fields=["status", "provider_ref", "completed_at", "claimed_until", "last_error"])
+        payment.refund_reserved_minor -= refund.amount_minor
+        payment.refunded_minor += refund.amount_minor
+        if payment.status != PaymentStatus.MISMATCHED:
+            fully = payment.refunded_minor == payment.taken_minor
+            payment.status = PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED
+        payment.save(update_fields=["refund_reserved_minor", "refunded_minor", "status", "updated_at"])
+        _refund_event(
+            refund=refund,
+            kind=OrderEventKind.REFUND_SUCCEEDED,
+            actor=PAYMENTS,
+            reason=f"refund of {format_money(refund.amount_minor, payment.taken_currency)}: {refund.reason}",
+            provider_ref=provider_ref,
+            requested_by=refund.actor_label,
+        )
+    logger.info(
+        "payment refunded",
+        extra={"payment_id": payment.pk, "refund_id": refund.pk, "amount_minor": refund.amount_minor},
+    )
+    return refund
+
+
+def _refund_failed(*, refund_id: int, error: Exception) -> Refund:
+    with transaction.atomic():
+        refund, payment = _locked_refund(refund_id)
+        if refund.status != RefundStatus.PENDING:
+            return refund
+        refund.status = RefundStatus.FAILED
+        refund.completed_at = timezone.now()
+        refund.claimed_until = None
+        refund.last_error = str(error)[:200]
+        refund.save(update_fields=["status", "completed_at", "claimed_until", "last_error"])
+        payment.refund_reserved_minor -= refund.amount_minor
+        payment.save(update_fields=["refund_reserved_minor", "updated_at"])
+        _refund_event(
+            refund=refund,
+            kind=OrderEventKind.REFUND_FAILED,
+            actor=PAYMENTS,
+            reason=f"the provider refused a refund of "
+            f"{format_money(refund.amount_minor, payment.taken_currency)}: {error}",
+        )
+    # A person must look: money is owed and the provider will not send it.
+    logger.error(
+        "refund refused by the provider",
+        extra={"order_id": payment.order_id, "refund_id": refund.pk, "amount_minor": refund.amount_minor},
+    )
+    return refund
+
+
+def refunds_sweep(*, older_than_seconds: int = 30, batch_size: int = 100) -> int:
+    """Asks the provider for refunds still pending (their process died, their task ran out of tries).
+
+    Younger refunds are left to the request or task that made them. Returns
+    how many the provider answered.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = list(
+        Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=cutoff)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=timezone.now()))
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    answered = 0
+    for refund_id in pending:
+        try:
+            refund = refund_deliver(refund_id=refund_id)
+        except Exception:  # noqa: BLE001 - one refund's outage must not stop the others; the next sweep retries
+            logger.warning("refund still pending after the sweep", extra={"refund_id": refund_id})
+            continue
+        answered += refund.status != RefundStatus.PENDING
+    return answered
 
 
 # ------------------------------------------------------------------ expiry

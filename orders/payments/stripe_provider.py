@@ -21,6 +21,7 @@ from orders.payments.base import (
     CheckoutSession,
     ProviderError,
     ProviderEvent,
+    ProviderRefused,
     WebhookRejected,
 )
 
@@ -37,6 +38,11 @@ _EVENT_TYPES = {
     "checkout.session.async_payment_failed": PAYMENT_FAILED,
     "checkout.session.expired": PAYMENT_FAILED,
 }
+
+
+# Stripe answered and said no: asking again with the same key gets the same
+# answer. Anything else (connection, rate limit, 5xx) may succeed on a retry.
+_REFUSALS = (stripe.InvalidRequestError, stripe.CardError, stripe.PermissionError)
 
 
 class StripeProvider:
@@ -90,8 +96,10 @@ class StripeProvider:
                 params={"payment_intent": session.payment_intent, "amount": amount_minor},
                 options={"idempotency_key": idempotency_key},
             )
+        except _REFUSALS as error:
+            raise ProviderRefused(f"Stripe refused the refund: {type(error).__name__}") from error
         except stripe.StripeError as error:
-            raise ProviderError(f"Stripe refused the refund: {type(error).__name__}") from error
+            raise ProviderError(f"Stripe failed the refund: {type(error).__name__}") from error
         return refund.id
 
     def parse_webhook(self, *, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
@@ -117,9 +125,14 @@ class StripeProvider:
         session = event["data"]["object"]
         if event["type"] == "checkout.session.completed" and session.get("payment_status") != "paid":
             raise WebhookRejected("unknown_event_type", "The session completed without payment yet.")
+        amount, currency = session.get("amount_total"), session.get("currency")
+        if kind == PAYMENT_SUCCEEDED and (not isinstance(amount, int) or not isinstance(currency, str)):
+            raise WebhookRejected("malformed", "A paid session must say its amount and currency.")
         return ProviderEvent(
             event_id=event["id"],
             type=kind,
             provider_ref=session["id"],
-            amount_minor=session.get("amount_total"),
+            amount_minor=amount,
+            # Stripe writes currencies in lower case; we keep ISO 4217's upper case.
+            currency=currency.upper() if isinstance(currency, str) else None,
         )

@@ -38,6 +38,7 @@ def test_five_deliveries_of_one_event_two_of_them_concurrent_change_the_order_on
         type=PAYMENT_SUCCEEDED,
         provider_ref=order.payments.get().provider_ref,
         amount_minor=400,
+        currency="EUR",
     )
 
     def deliver() -> str:

@@ -14,7 +14,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Actor, Role
-from orders.models import Order, OrderStatus, Payment, PaymentStatus, PaymentWebhookEvent, Refund
+from orders.models import (
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    PaymentWebhookEvent,
+    Refund,
+    RefundStatus,
+)
 from orders.payments.base import PAYMENT_FAILED, PAYMENT_SUCCEEDED
 from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
 from orders.payments.services import orders_expire_unpaid, payment_breaker, payment_start
@@ -263,3 +271,91 @@ def test_once_the_kitchen_starts_the_customer_can_no_longer_cancel(
     order.refresh_from_db()
     assert order.status == OrderStatus.IN_PREPARATION
     assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [(1, "EUR"), (800, "USD")],
+    ids=["one-cent-for-eight-euros", "right-number-wrong-currency"],
+)
+def test_a_signed_success_that_took_another_amount_never_pays_the_order_and_is_refunded(
+    client, small_menu, actors, caplog, django_capture_on_commit_callbacks, amount, currency
+):
+    from tests.conftest import client_for
+
+    # Given an order of €8.00 waiting for its payment
+    order, payment = _order_with_payment(small_menu)
+    assert (payment.amount_minor, payment.currency) == (800, "EUR")
+    caplog.set_level(logging.WARNING, logger="orders.payments.services")
+
+    # When the provider signs a success for another amount or currency
+    body = sandbox_event_body(
+        reference=payment.provider_ref, event_type=PAYMENT_SUCCEEDED, amount_minor=amount, currency=currency
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, body)
+
+    # Then the order stays out of the kitchen, unpaid, and the customer is told
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "amount_mismatch"
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_PAYMENT
+    assert not order.events.filter(to_status=OrderStatus.PAID).exists()
+    assert mail.outbox == []
+    board = client_for(actors.chef).get(reverse("kitchen:board")).content.decode()
+    assert f'data-order="{order.pk}"' not in board
+    assert "did not match this order's total" in client.get(order.get_absolute_url()).content.decode()
+    # and the managers are alerted, with what was expected and what arrived
+    (alert,) = [r for r in caplog.records if r.getMessage() == "payment amount mismatch"]
+    assert alert.levelno == logging.ERROR
+    assert (alert.order_id, alert.expected_minor, alert.expected_currency) == (order.pk, 800, "EUR")
+    assert (alert.received_minor, alert.received_currency) == (amount, currency)
+    listed = client_for(actors.manager).get(
+        reverse("admin:orders_payment_changelist"), {"status__exact": PaymentStatus.MISMATCHED}
+    )
+    page = listed.content.decode()
+    assert payment.provider_ref in page and "Amount mismatch" in page
+    # and what arrived goes back, once, through the provider
+    assert payment.status == PaymentStatus.MISMATCHED
+    refund = Refund.objects.get()
+    assert (refund.amount_minor, refund.status) == (amount, RefundStatus.SUCCEEDED)
+    assert (payment.refunded_minor, payment.refund_reserved_minor) == (amount, 0)
+
+
+def test_a_success_without_a_currency_is_refused(client, small_menu):
+    order, payment = _order_with_payment(small_menu)
+    body = json.dumps(
+        {"id": "evt_x", "type": PAYMENT_SUCCEEDED, "data": {"reference": payment.provider_ref, "amount": 800}}
+    ).encode()
+
+    response = _post(client, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_second_payment_for_a_paid_order_is_refunded_and_the_order_stays_paid(
+    client, small_menu, django_capture_on_commit_callbacks
+):
+    # Given an order paid by its first checkout, and a second checkout the customer also paid
+    order, first = _order_with_payment(small_menu)
+    second = Payment.objects.create(
+        order=order, provider="sandbox", provider_ref="sbx_second", amount_minor=800, currency="EUR"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(client, _event(first))
+
+    # When the second payment's success arrives
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, _event(second))
+
+    # Then that money goes back, and the order is still paid (the kitchen keeps cooking)
+    assert response.json()["outcome"] == "refund_scheduled"
+    order.refresh_from_db()
+    second.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert (second.status, second.refunded_minor) == (PaymentStatus.REFUNDED, 800)
+    assert Refund.objects.get().payment == second

@@ -15,7 +15,7 @@ import pytest
 from django.core import mail
 
 from accounts.roles import Actor
-from orders.models import OrderStatus, Payment, PaymentStatus
+from orders.models import OrderEventKind, OrderStatus, Payment, PaymentStatus, RefundStatus
 from orders.payments.services import PaymentsUnavailable, payment_breaker, payment_refund, payment_start
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
@@ -27,11 +27,22 @@ SESSION_ID = "cs_test_a1b2c3"
 
 
 class FakeStripe:
-    """Answers the three Stripe API calls Brigade makes, and remembers them."""
+    """Answers the three Stripe API calls Brigade makes, and remembers them.
+
+    Refunds behave as Stripe's do: each new one gets its own id, and a request
+    repeating an Idempotency-Key gets the first answer again without a second
+    refund. `refunds` is what Stripe paid out: one entry per refund made.
+    """
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict[str, list[str]], dict[str, str]]] = []
         self.fail = False
+        self.refuse_refunds = False
+        # Make the refund, then hang up before answering: Brigade cannot know it was made.
+        self.lose_refund_answers = 0
+        self.refunds: list[dict] = []
+        self._answers: dict[str, dict] = {}
+        self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -72,8 +83,15 @@ class FakeStripe:
                         },
                     )
                 if self.path == "/v1/refunds":
-                    amount = int(params["amount"][0])
-                    return self._answer(200, {"id": "re_test_1", "object": "refund", "amount": amount})
+                    if fake.refuse_refunds:
+                        return self._answer(
+                            400, {"error": {"type": "invalid_request_error", "message": "charge disputed"}}
+                        )
+                    refund = fake.refund(params, self.headers.get("Idempotency-Key"))
+                    if fake.lose_refund_answer():
+                        self.close_connection = True
+                        return None
+                    return self._answer(200, refund)
                 return self._answer(404, {"error": {"type": "invalid_request_error"}})
 
             def do_GET(self) -> None:
@@ -85,6 +103,33 @@ class FakeStripe:
                 return self._answer(404, {"error": {"type": "invalid_request_error"}})
 
         return Handler
+
+    def refund(self, params: dict[str, list[str]], key: str | None) -> dict:
+        with self._lock:
+            if key is not None and key in self._answers:
+                return self._answers[key]
+            refund = {
+                "id": f"re_test_{len(self.refunds) + 1}",
+                "object": "refund",
+                "amount": int(params["amount"][0]),
+                "payment_intent": params["payment_intent"][0],
+            }
+            self.refunds.append(refund)
+            if key is not None:
+                self._answers[key] = refund
+            return refund
+
+    def lose_refund_answer(self) -> bool:
+        with self._lock:
+            if self.lose_refund_answers <= 0:
+                return False
+            self.lose_refund_answers -= 1
+            return True
+
+    @property
+    def refunded_minor(self) -> int:
+        with self._lock:
+            return sum(refund["amount"] for refund in self.refunds)
 
 
 @pytest.fixture
@@ -116,10 +161,12 @@ def stripe_signature(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp:
     return f"t={timestamp},v1={digest}"
 
 
-def completed_event(*, session_id: str = SESSION_ID, amount: int = 2800) -> bytes:
+def completed_event(
+    *, session_id: str = SESSION_ID, amount: int = 2800, currency: str = "eur", event_id: str = "evt_test_1"
+) -> bytes:
     return json.dumps(
         {
-            "id": "evt_test_1",
+            "id": event_id,
             "object": "event",
             "type": "checkout.session.completed",
             "data": {
@@ -128,6 +175,7 @@ def completed_event(*, session_id: str = SESSION_ID, amount: int = 2800) -> byte
                     "object": "checkout.session",
                     "payment_status": "paid",
                     "amount_total": amount,
+                    "currency": currency,
                 }
             },
         }
@@ -207,19 +255,23 @@ def test_a_refund_goes_through_stripe_with_the_payment_intent(fake_stripe, small
     payment_start(order=order, return_url="https://brigade.example/")
     Payment.objects.update(status=PaymentStatus.SUCCEEDED)
 
-    refund = payment_refund(
+    refund, _ = payment_refund(
         payment_id=Payment.objects.get().pk,
         amount_minor=500,
         actor=Actor.for_user(actors.manager),
         reason="cold fries",
+        idempotency_key="admin-test-1",
     )
 
-    method, path, params, _ = fake_stripe.requests[-1]
+    method, path, params, headers = fake_stripe.requests[-1]
     assert (method, path) == ("POST", "/v1/refunds")
     assert params == {"payment_intent": ["pi_test_9"], "amount": ["500"]}
-    assert refund.provider_ref == "re_test_1"
+    assert headers["Idempotency-Key"] == "admin-test-1"
+    assert (refund.status, refund.provider_ref) == (RefundStatus.SUCCEEDED, "re_test_1")
     assert Payment.objects.get().status == PaymentStatus.PARTIALLY_REFUNDED
-    assert "refund of €5.00: cold fries" in order.events.last().reason
+    confirmed = order.events.last()
+    assert (confirmed.kind, confirmed.data["provider_ref"]) == (OrderEventKind.REFUND_SUCCEEDED, "re_test_1")
+    assert "refund of €5.00: cold fries" in confirmed.reason
 
 
 def test_a_failing_provider_opens_the_circuit_and_later_calls_fail_fast(fake_stripe, small_menu, settings):
@@ -235,3 +287,31 @@ def test_a_failing_provider_opens_the_circuit_and_later_calls_fail_fast(fake_str
 
     assert len(fake_stripe.requests) == calls_while_closed  # the open circuit never called Stripe
     assert not Payment.objects.exists()
+
+
+def test_a_stripe_session_paid_in_another_currency_is_refunded_and_never_pays_the_order(
+    client, fake_stripe, small_menu, django_capture_on_commit_callbacks
+):
+    order = _order(small_menu)
+    payment_start(order=order, return_url="https://brigade.example/")
+    payload = completed_event(amount=2800, currency="usd")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/webhooks/payments/stripe/",
+            data=payload,
+            content_type="application/json",
+            headers={"Stripe-Signature": stripe_signature(payload)},
+        )
+
+    assert response.json()["outcome"] == "amount_mismatch"
+    order.refresh_from_db()
+    payment = Payment.objects.get()
+    assert order.status == OrderStatus.AWAITING_PAYMENT
+    assert (payment.status, payment.received_minor, payment.received_currency) == (
+        PaymentStatus.MISMATCHED,
+        2800,
+        "USD",
+    )
+    assert [refund["amount"] for refund in fake_stripe.refunds] == [2800]
+    assert mail.outbox == []
