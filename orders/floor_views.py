@@ -18,7 +18,7 @@ from orders.models import Order, OrderStatus
 from orders.selectors import floor_orders
 from orders.services import order_cancel, order_transition
 from restaurant.errors import ApplicationError
-from restaurant.forms import StrictForm
+from restaurant.forms import StrictForm, version_field
 from restaurant.validators import refuse_invisible_controls
 
 FLOOR_ACTIONS = ("paid", "cancel", "served")
@@ -26,7 +26,7 @@ FLOOR_ACTIONS = ("paid", "cancel", "served")
 
 class FloorActionForm(StrictForm):
     action = forms.ChoiceField(choices=[(action, action) for action in FLOOR_ACTIONS])
-    version = forms.IntegerField(min_value=1)
+    version = version_field()
     reason = forms.CharField(max_length=500, required=False, validators=[refuse_invisible_controls])
 
 
