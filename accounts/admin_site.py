@@ -12,6 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from accounts.permissions import Capability, can
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
+# The date drill-down's query parameters (created_at__year=…): Django builds a
+# datetime from them and only catches ValueError, so a year past the C long
+# (OverflowError) or 9999 (whose next year does not exist) was a 500.
+_DATE_PARTS = {"__year": (1, 9998), "__month": (1, 12), "__day": (1, 31)}
 
 
 def _ids_out_of_range(request: HttpRequest) -> bool:
@@ -28,6 +32,17 @@ def _ids_out_of_range(request: HttpRequest) -> bool:
     )
 
 
+def _date_part_out_of_range(request: HttpRequest) -> bool:
+    for name, values in request.GET.lists():
+        for suffix, (low, high) in _DATE_PARTS.items():
+            if name.endswith(suffix) and not all(
+                value.isascii() and value.isdigit() and len(value) <= 4 and low <= int(value) <= high
+                for value in values
+            ):
+                return True
+    return False
+
+
 class BrigadeAdminSite(admin.AdminSite):
     """Django admin, open only to active staff whose role holds USE_ADMIN.
 
@@ -39,9 +54,9 @@ class BrigadeAdminSite(admin.AdminSite):
         return super().has_permission(request) and can(request.user, Capability.USE_ADMIN)
 
     def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., Any]:
-        # Every admin page goes through here, so one check covers every model's actions.
+        # Every admin page goes through here, so one check covers every model's actions and lists.
         def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method == "POST" and _ids_out_of_range(request):
+            if (request.method == "POST" and _ids_out_of_range(request)) or _date_part_out_of_range(request):
                 from restaurant.error_views import error_response
 
                 return error_response(request, 400)

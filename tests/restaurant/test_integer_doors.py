@@ -203,6 +203,32 @@ DOORS: list[Door] = [
         _admin("accounts/user/{}/change/"),
         (302,),
     ),
+    # The date drill-down and the page number of admin lists.
+    Door(
+        "admin:orders_order_changelist",
+        "created_at__year",
+        "manager",
+        "get",
+        _admin("orders/order/?created_at__year={}"),
+        (400,),
+    ),
+    Door(
+        "admin:orders_partnerdelivery_changelist",
+        "created_at__month",
+        "manager",
+        "get",
+        _admin("orders/partnerdelivery/?created_at__year=2026&created_at__month={}"),
+        (400,),
+    ),
+    Door(
+        "admin:orders_order_changelist",
+        "created_at__day",
+        "manager",
+        "get",
+        _admin("orders/order/?created_at__year=2026&created_at__month=12&created_at__day={}"),
+        (400,),
+    ),
+    Door("admin:orders_order_changelist", "p", "manager", "get", _admin("orders/order/?p={}"), (200, 302)),
     # An admin action ticking an id no row can have.
     Door(
         "admin:orders_order_changelist",
@@ -390,3 +416,10 @@ def test_a_saved_address_id_still_opens_its_page(world) -> None:
     response = world.client("customer").get(reverse("account_profile:address_edit", args=[address.pk]))
 
     assert response.status_code == 200
+
+
+def test_the_last_year_a_date_drill_down_can_show_is_refused_not_a_500(world) -> None:
+    # Django would ask for the year after 9999, which does not exist.
+    response = world.client("manager").get("/admin/orders/order/?created_at__year=9999")
+
+    assert response.status_code == 400
