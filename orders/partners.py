@@ -293,7 +293,8 @@ def partner_delivery_attempt(
     task (a redelivered message) waits and then finds it delivered. Each try
     is recorded (attempts, status code, error, when the next try is due:
     `retry_in` seconds, from the task); a failed try then raises
-    PartnerDeliveryError for the task to retry.
+    PartnerDeliveryError for the task to retry. A URL that may not be sent to
+    (orders/partner_urls.py) fails the delivery at once, without a request.
     """
     if outbox_event_id is not None:
         _wait_for_publisher(delivery_id=delivery_id, outbox_event_id=outbox_event_id)
