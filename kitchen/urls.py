@@ -6,6 +6,6 @@ app_name = "kitchen"
 
 urlpatterns = [
     path("kitchen/", views.board, name="board"),
-    path("kitchen/tickets/<int:ticket_id>/move/", views.ticket_move_view, name="ticket_move"),
+    path("kitchen/tickets/<id:ticket_id>/move/", views.ticket_move_view, name="ticket_move"),
     path("kitchen/<slug:station_slug>/", views.board, name="station"),
 ]

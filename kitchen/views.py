@@ -22,14 +22,14 @@ from accounts.roles import Actor
 from kitchen.models import OPEN_TICKET_STATUSES, Station, TicketStatus
 from kitchen.selectors import all_day_counts, board_seq, board_stations, board_tickets, ticket_states
 from kitchen.services import TICKET_MOVES, ticket_move
-from restaurant.error_views import wants_json
+from restaurant.error_views import error_json, wants_json
 from restaurant.errors import ApplicationError
-from restaurant.forms import StrictForm
+from restaurant.forms import StrictForm, version_field
 
 
 class TicketMoveForm(StrictForm):
     move = forms.ChoiceField(choices=[(move, move) for move in TICKET_MOVES])
-    version = forms.IntegerField(min_value=1)
+    version = version_field()
     # Which board to return to after a form post: "" for expo, else a station slug.
     board = forms.SlugField(required=False, max_length=60)
 
@@ -84,7 +84,7 @@ def ticket_move_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
     except ApplicationError as error:
         if wants_json(request):
-            return JsonResponse(error.as_dict(), status=error.status)
+            return error_json(error.status, error.code, error.message, error.data)
         return _board_page(request, station, errors=[error.message], status=error.status)
     if wants_json(request):
         return JsonResponse({"ticket": ticket_states([ticket.pk])[0]})

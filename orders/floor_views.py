@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from orders.models import Order, OrderStatus
-from orders.selectors import floor_orders
+from orders.selectors import FLOOR_LIMIT, floor_open_orders
 from orders.services import order_cancel, order_transition
 from restaurant.errors import ApplicationError
-from restaurant.forms import StrictForm
+from restaurant.forms import StrictForm, version_field
 from restaurant.validators import refuse_invisible_controls
 
 FLOOR_ACTIONS = ("paid", "cancel", "served")
@@ -26,7 +26,7 @@ FLOOR_ACTIONS = ("paid", "cancel", "served")
 
 class FloorActionForm(StrictForm):
     action = forms.ChoiceField(choices=[(action, action) for action in FLOOR_ACTIONS])
-    version = forms.IntegerField(min_value=1)
+    version = version_field()
     reason = forms.CharField(max_length=500, required=False, validators=[refuse_invisible_controls])
 
 
@@ -37,11 +37,18 @@ def _floor_actor(request: HttpRequest) -> Actor:
     return actor
 
 
+def _floor_context() -> dict[str, object]:
+    open_orders = floor_open_orders()
+    shown = list(open_orders[:FLOOR_LIMIT])
+    not_shown = open_orders.count() - len(shown) if len(shown) == FLOOR_LIMIT else 0
+    return {"orders": shown, "not_shown": not_shown}
+
+
 @login_required
 @require_GET
 def floor(request: HttpRequest) -> HttpResponse:
     _floor_actor(request)
-    return render(request, "orders/floor.html", {"orders": floor_orders()})
+    return render(request, "orders/floor.html", _floor_context())
 
 
 @login_required
@@ -63,7 +70,7 @@ def floor_action(request: HttpRequest, order_id: int) -> HttpResponse:
                 order=order, to_status=to_status, actor=actor, reason=reason, expected_version=data["version"]
             )
     except ApplicationError as error:
-        context = {"orders": floor_orders(), "errors": [error.message]}
+        context = {**_floor_context(), "errors": [error.message]}
         return render(request, "orders/floor.html", context, status=error.status)
     order.refresh_from_db()
     messages.success(request, f"Order {order.number}: {order.get_status_display().lower()}.")

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
-from restaurant.forms import StrictForm, parse_id_list
+from restaurant.forms import StrictForm, id_field, parse_id_list, version_field
 from restaurant.validators import (
     refuse_invisible_controls,
     refuse_invisible_controls_multiline,
@@ -37,7 +37,7 @@ class AddToCartForm(StrictForm):
     line is priced, never taken from the name.
     """
 
-    item = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    item = id_field(widget=forms.HiddenInput)
     quantity = _quantity_field()
 
     def is_expected_field(self, name: str) -> bool:
@@ -111,4 +111,4 @@ class CheckoutForm(StrictForm):
 
 class CancelOrderForm(StrictForm):
     reason = forms.CharField(max_length=500, required=False, validators=[refuse_invisible_controls])
-    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    version = version_field(widget=forms.HiddenInput)

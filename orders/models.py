@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from orders.partner_urls import validate_partner_url
+
 
 def new_tracking_token() -> str:
     # 256 bits: the link is the guest's only credential for their order.
@@ -448,7 +450,7 @@ class Partner(models.Model):
     """A delivery partner that receives signed webhooks about the orders it subscribed to."""
 
     name = models.CharField(max_length=100)
-    url = models.URLField("webhook URL", max_length=500)
+    url = models.URLField("webhook URL", max_length=500, validators=[validate_partner_url])
     secret = models.CharField(max_length=64, default=new_partner_secret)
     # A subset of PartnerTopic, e.g. ["order.paid", "order.ready"].
     events = models.JSONField(default=list, blank=True, validators=[validate_partner_events])

@@ -1,4 +1,14 @@
-"""Emails to customers about their orders."""
+"""Emails to customers about their orders.
+
+Anyone can type any address at checkout, so an order's contact email is not
+proven to be the orderer's. A mail to an address nobody proved carries our
+own wording only (order number, items by our menu's names, totals, status,
+our links): never text a visitor typed (name, instructions, address, table,
+a cancel reason), or the restaurant would relay a stranger's message to that
+inbox under its own name. An address is proven when the order belongs to a
+signed-in customer who verified that very address (allauth EmailAddress,
+verified=True); then their own name and notes may appear.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +16,31 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderEvent, OrderStatus
 
 PAID_STATUSES = frozenset(
     {OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY, OrderStatus.COMPLETED}
 )
 
 logger = logging.getLogger(__name__)
+# How the audit trail names our own code as the actor (accounts.roles.Actor.system).
+SYSTEM_ACTOR_PREFIX = "system:"
+
+
+def contact_email_proven(order: Order) -> bool:
+    """Whether the order's contact email is its customer's own, verified address."""
+    if order.customer_id is None or not order.contact_email:
+        return False
+    return EmailAddress.objects.filter(
+        user_id=order.customer_id, email__iexact=order.contact_email, verified=True
+    ).exists()
 
 
 def _send_once(
@@ -43,7 +65,13 @@ def _send_once(
         send_mail(
             subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} {subject}",
             message=render_to_string(
-                template, {"order": order, "restaurant": settings.BRIGADE_RESTAURANT_NAME, **context(order)}
+                template,
+                {
+                    "order": order,
+                    "restaurant": settings.BRIGADE_RESTAURANT_NAME,
+                    "address_proven": contact_email_proven(order),
+                    **context(order),
+                },
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[order.contact_email],
@@ -69,9 +97,17 @@ def order_confirmation_send(*, order_id: int) -> bool:
     )
 
 
+def _our_own_words(event: OrderEvent) -> bool:
+    """A reason our code wrote ("payment not received in time"), not one a person typed."""
+    return event.actor_id is None and event.actor_label.startswith(SYSTEM_ACTOR_PREFIX)
+
+
 def _cancellation_context(order: Order) -> dict[str, Any]:
     event = order.events.filter(to_status=OrderStatus.CANCELLED).order_by("-created_at", "-id").first()
-    return {"reason": event.reason if event else "", "menu_url": settings.BRIGADE_BASE_URL + "/"}
+    reason = ""
+    if event is not None and (_our_own_words(event) or contact_email_proven(order)):
+        reason = event.reason
+    return {"reason": reason, "menu_url": settings.BRIGADE_BASE_URL + "/"}
 
 
 def order_cancellation_send(*, order_id: int) -> bool:

@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.db import transaction
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from orders.models import (
     DeadLetter,
@@ -42,6 +44,7 @@ from orders.models import (
     new_partner_secret,
 )
 from orders.outbox import _enqueue
+from orders.partner_urls import Destination, PartnerURLRefused, partner_url_destination
 
 logger = logging.getLogger(__name__)
 
@@ -208,23 +211,53 @@ class _Answer:
     error: str
 
 
-def _post(delivery: PartnerDelivery, body: bytes) -> _Answer:
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the address that was vetted, whatever the name resolves to by now.
+
+    The URL keeps the partner's host name, so TLS checks the certificate for
+    it (and sends it as SNI); only the TCP connection goes to the vetted
+    address. A DNS answer that changes between the check and the connection
+    (rebinding) cannot send the request inside.
+    """
+
+    def __init__(self, destination: Destination) -> None:
+        self._destination = destination
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        host_params = {**host_params, "host": self._destination.address}
+        if host_params.get("scheme") == "https":
+            name = self._destination.host
+            pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}
+        return host_params, pool_kwargs
+
+
+def _post(delivery: PartnerDelivery, body: bytes, destination: Destination) -> _Answer:
     partner = delivery.partner
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
+        # The partner's name, not the address connected to.
+        "Host": urlsplit(partner.url).netloc.rsplit("@", 1)[-1],
         SIGNATURE_HEADER: signature_header(partner.secret, timestamp, body),
         EVENT_ID_HEADER: str(delivery.public_id),
         "User-Agent": USER_AGENT,
     }
     try:
         # No redirects: a partner moves its endpoint by telling us, never by
-        # bouncing a signed request elsewhere. stream=True: the answer's body
-        # is never read, so a huge one costs nothing.
-        with requests.post(
-            partner.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
-        ) as response:
-            code = response.status_code
+        # bouncing a signed request elsewhere (or inside). No proxies from the
+        # environment: they would connect to the name, not the vetted address.
+        # stream=True: the answer's body is never read, so a huge one costs nothing.
+        with requests.Session() as session:
+            session.trust_env = False
+            adapter = _PinnedAdapter(destination)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            with session.post(
+                partner.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False, stream=True
+            ) as response:
+                code = response.status_code
     except requests.RequestException as exc:
         # The class only ("ConnectTimeout"): the message would repeat the URL.
         return _Answer(delivered=False, status_code=None, error=type(exc).__name__)
@@ -260,7 +293,8 @@ def partner_delivery_attempt(
     task (a redelivered message) waits and then finds it delivered. Each try
     is recorded (attempts, status code, error, when the next try is due:
     `retry_in` seconds, from the task); a failed try then raises
-    PartnerDeliveryError for the task to retry.
+    PartnerDeliveryError for the task to retry. A URL that may not be sent to
+    (orders/partner_urls.py) fails the delivery at once, without a request.
     """
     if outbox_event_id is not None:
         _wait_for_publisher(delivery_id=delivery_id, outbox_event_id=outbox_event_id)
@@ -283,7 +317,16 @@ def partner_delivery_attempt(
             delivery.next_attempt_at = None
             delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
             return False
-        answer = _post(delivery, encode_body(delivery.payload))
+        try:
+            # Checked on every try, after resolving the name: the URL may have
+            # been saved before these rules, or its name may now point inside.
+            destination = partner_url_destination(delivery.partner.url)
+        except PartnerURLRefused:
+            return _refuse(delivery)
+        except OSError:
+            answer = _Answer(delivered=False, status_code=None, error="partner host name not found")
+        else:
+            answer = _post(delivery, encode_body(delivery.payload), destination)
         now = timezone.now()
         delivery.attempts += 1
         delivery.last_status_code = answer.status_code
@@ -312,6 +355,29 @@ def partner_delivery_attempt(
         raise PartnerDeliveryError(f"partner delivery {delivery_id}: {answer.error}")
     logger.info("partner webhook delivered", extra=log)
     return True
+
+
+REFUSED_ERROR = "refused: the partner URL is not on the public internet (not sent)"
+
+
+def _refuse(delivery: PartnerDelivery) -> bool:
+    """Fails a delivery whose URL may not be sent to, for good: trying again would not change that.
+
+    Nothing was sent, so the log says so in our words and carries no socket
+    error or status code that would tell what is listening inside. Once the
+    URL is fixed, a manager resends it from admin.
+    """
+    delivery.attempts += 1
+    delivery.status = PartnerDeliveryStatus.FAILED
+    delivery.last_status_code = None
+    delivery.last_error = REFUSED_ERROR
+    delivery.next_attempt_at = None
+    delivery.save(update_fields=["attempts", "status", "last_status_code", "last_error", "next_attempt_at"])
+    logger.warning(
+        "partner webhook refused: internal address",
+        extra={"delivery_id": delivery.pk, "partner_id": delivery.partner_id},
+    )
+    return False
 
 
 def partner_delivery_mark_dead(*, delivery_id: int, error: BaseException | None = None) -> bool:

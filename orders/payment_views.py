@@ -18,9 +18,9 @@ from orders.payments.base import PAYMENT_FAILED, PAYMENT_SUCCEEDED, WebhookRejec
 from orders.payments.sandbox import SLOW_SECONDS, sandbox_deliver, sandbox_event_body
 from orders.payments.services import payment_start, payment_webhook_handle
 from orders.selectors import order_for_viewer
+from restaurant.error_views import error_json
 from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm
-from restaurant.observability import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,7 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _webhook_error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": code, "message": message, "data": {}, "request_id": current_request_id()}},
-        status=status,
-    )
+    return error_json(status, code, message)
 
 
 @csrf_exempt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.permissions import Capability, can
@@ -45,11 +45,25 @@ OPEN_STATUSES = (
 )
 
 
-def floor_orders(*, limit: int = 200) -> list[Order]:
-    """Open orders for the floor staff, oldest first."""
-    return list(
+FLOOR_LIMIT = 200
+
+
+def floor_open_orders() -> QuerySet[Order]:
+    """Open orders in the floor's order: paid ones, then tables' own, then unpaid, newest first in each.
+
+    Anyone can place unpaid orders by the hundred; ranking them last means a
+    flood of them never pushes an order the kitchen is cooking, or a table's
+    order a waiter took, off the page.
+    """
+    rank = Case(
+        When(status__in=(OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY), then=Value(0)),
+        When(placed_by__isnull=False, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
         Order.objects.filter(status__in=OPEN_STATUSES)
         .select_related("placed_by")
         .prefetch_related("items")
-        .order_by("created_at", "id")[:limit]
+        .order_by(rank, "-created_at", "-id")
     )

@@ -27,6 +27,7 @@ from orders.payments.services import (
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails, order_cancel, order_place
+from restaurant.error_views import error_json, wants_json
 from restaurant.errors import ApplicationError
 
 PAYMENTS_DOWN = (
@@ -77,6 +78,13 @@ def _cart_context(request: HttpRequest) -> dict[str, object]:
     }
 
 
+def _cart_refused(request: HttpRequest, code: str, errors: list[str]) -> HttpResponse | None:
+    """The stable JSON error body for a program; None for a browser, which gets the page again."""
+    if wants_json(request):
+        return error_json(400, code, " ".join(errors))
+    return None
+
+
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
     form = AddToCartForm(request.POST)
@@ -97,6 +105,8 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             return redirect("menu:index")
     else:
         errors = _form_errors(form)
+    if refused := _cart_refused(request, "invalid_form" if form.errors else "invalid_line", errors):
+        return refused
 
     slug = (
         MenuItem.objects.filter(pk=form.cleaned_data.get("item") or 0).values_list("slug", flat=True).first()
@@ -122,6 +132,8 @@ def cart_update(request: HttpRequest) -> HttpResponse:
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
         SessionCart(request.session).set_quantity(form.cleaned_data["line"], form.cleaned_data["quantity"])
     except ApplicationError as error:
+        if refused := _cart_refused(request, error.code, [error.message]):
+            return refused
         return render(
             request, "orders/cart.html", {**_cart_context(request), "errors": [error.message]}, status=400
         )
@@ -137,6 +149,8 @@ def cart_remove(request: HttpRequest) -> HttpResponse:
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
         SessionCart(request.session).remove(form.cleaned_data["line"])
     except ApplicationError as error:
+        if refused := _cart_refused(request, error.code, [error.message]):
+            return refused
         return render(
             request, "orders/cart.html", {**_cart_context(request), "errors": [error.message]}, status=400
         )

@@ -6,6 +6,8 @@ included; the request id lets staff find the details in the logs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -28,13 +30,18 @@ def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or ("application/json" in accept and "text/html" not in accept)
 
 
+def error_json(status: int, code: str, message: str, data: dict[str, Any] | None = None) -> JsonResponse:
+    """The one JSON error body: {"error": {"code", "message", "data", "request_id"}}."""
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "data": data or {}, "request_id": current_request_id()}},
+        status=status,
+    )
+
+
 def error_response(request: HttpRequest, status: int, retry_after: int | None = None) -> HttpResponse:
     code, message = _MESSAGES[status]
     if wants_json(request):
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": code, "message": message, "data": {}, "request_id": current_request_id()}},
-            status=status,
-        )
+        response: HttpResponse = error_json(status, code, message)
     elif status == 500:
         # Rendered without the request: the failure may lie in what a
         # context processor needs.

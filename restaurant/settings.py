@@ -250,6 +250,16 @@ if PARTNER_WEBHOOK_MAX_ATTEMPTS < 1 or PARTNER_WEBHOOK_RETRY_BASE_SECONDS <= 0:
     raise ImproperlyConfigured(
         "PARTNER_WEBHOOK_MAX_ATTEMPTS must be at least 1 and PARTNER_WEBHOOK_RETRY_BASE_SECONDS above 0."
     )
+# Partner webhook URLs must be on the public internet (orders/partner_urls.py):
+# loopback, private, link-local (cloud metadata) and reserved addresses are
+# refused when saved and when sent, or a manager could scan our own network
+# through the delivery log. Tests whose partner listens on 127.0.0.1 turn this
+# on; production never does. See docs/security.md "Partner webhook URLs".
+PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+if PRODUCTION and PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS:
+    raise ImproperlyConfigured(
+        "PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS must be off when DJANGO_ENV=production."
+    )
 # Queues per concern, so a slow partner never delays a confirmation email.
 CELERY_TASK_DEFAULT_QUEUE = "orders"
 CELERY_TASK_ROUTES = {

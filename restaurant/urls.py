@@ -1,10 +1,14 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 
 from accounts.views import RateLimitedLoginView
 from restaurant import health
+from restaurant.converters import DatabaseIdConverter
+
+# Before the apps' urls are included: their `<id:...>` routes need it.
+register_converter(DatabaseIdConverter, "id")
 
 admin.site.site_header = f"{settings.BRIGADE_RESTAURANT_NAME} — management"
 admin.site.site_title = "Brigade admin"

@@ -110,8 +110,26 @@ class _Server(ThreadingHTTPServer):
     receiver: WebhookReceiver
 
 
+def allow_private_networks(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Lets partner webhooks go to 127.0.0.1, here and in workers started by this test.
+
+    Off by default (and refused in production): a partner URL inside our
+    network is refused when saved and when sent.
+    """
+    settings.PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    # Workers are separate processes: they read it from their environment.
+    monkeypatch.setenv("PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+
+
 @pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
+def allow_private_partner_urls(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    allow_private_networks(settings, monkeypatch)
+
+
+@pytest.fixture
+def webhook_receiver(settings, monkeypatch) -> Iterator[WebhookReceiver]:  # type: ignore[no-untyped-def]
+    """A partner on 127.0.0.1, so private partner URLs are allowed while it runs."""
+    allow_private_networks(settings, monkeypatch)
     server = _Server(("127.0.0.1", 0), _Handler)
     receiver = WebhookReceiver(port=server.server_address[1])
     server.receiver = receiver

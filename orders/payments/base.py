@@ -80,6 +80,13 @@ def verify_signature(
     Timestamps too far in the future are refused as well as stale ones: a
     captured request must not be replayable later by moving its clock ahead.
     """
+    if not secret:
+        # An empty key would let anyone sign: an unconfigured provider accepts nothing.
+        raise WebhookRejected("bad_signature", "Webhook signing is not configured.")
+    # A signature is hex and a timestamp digits: anything else is forged, and
+    # compare_digest raises TypeError on a str that is not ASCII.
+    if not header.isascii():
+        raise WebhookRejected("bad_signature", "Missing or malformed signature header.")
     try:
         parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
         timestamp = int(parts["t"])

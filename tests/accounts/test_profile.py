@@ -257,9 +257,9 @@ def test_another_customers_address_is_not_found_and_unchanged(actors, name, meth
 @pytest.mark.parametrize("pk", [0, 999_999, 2**63, 10**30])
 @pytest.mark.parametrize("name", ["address_edit", "address_delete", "address_default"])
 def test_an_address_id_that_does_not_exist_is_not_found(actors, name, pk):
-    response = client_for(actors.customer).post(
-        _url(name, pk), _address_data() if name == "address_edit" else {}
-    )
+    # Built by hand: reverse() itself refuses an id no row can have.
+    url = _url(name, 1).replace("/1/", f"/{pk}/")
+    response = client_for(actors.customer).post(url, _address_data() if name == "address_edit" else {})
 
     assert response.status_code == 404
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -78,3 +80,68 @@ def test_the_floor_refuses_an_action_it_does_not_offer(actors, small_menu):
     assert response.status_code == 400
     order.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
+
+
+# ---------------------------------------------------------------- a flood of unpaid orders
+
+
+def _flood_of_unpaid_orders(menu, count: int) -> None:
+    """`count` unpaid guest orders, as anyone can place them, made in one go."""
+    template = Order.objects.filter(status=OrderStatus.AWAITING_PAYMENT).first()
+    assert template is not None
+    Order.objects.bulk_create(
+        [
+            Order(
+                status=OrderStatus.AWAITING_PAYMENT,
+                order_type=template.order_type,
+                contact_name="Flood",
+                contact_email="flood@example.test",
+                subtotal_minor=template.subtotal_minor,
+                total_minor=template.total_minor,
+                currency=template.currency,
+            )
+            for _ in range(count)
+        ]
+    )
+
+
+def _floor_order_ids(client) -> list[int]:  # type: ignore[no-untyped-def]
+    page = client.get(reverse("orders:floor"))
+    assert page.status_code == 200
+    return [int(pk) for pk in re.findall(r'data-order="([0-9]+)"', page.content.decode())]
+
+
+@pytest.mark.parametrize("paid_first", [True, False], ids=["paid-then-flood", "flood-then-paid"])
+def test_a_flood_of_unpaid_orders_never_pushes_a_paid_one_off_the_floor(actors, small_menu, paid_first):
+    # Given a paid order and 200 unpaid ones placed around it,
+    from accounts.roles import Actor
+    from orders.services import order_transition
+    from tests.kitchen.conftest import place
+
+    unpaid = place(small_menu)
+    if not paid_first:
+        _flood_of_unpaid_orders(small_menu, 200)
+    paid = order_transition(order=place(small_menu), to_status=OrderStatus.PAID, actor=Actor.system("till"))
+    if paid_first:
+        _flood_of_unpaid_orders(small_menu, 200)
+
+    # when a waiter opens the floor page,
+    shown = _floor_order_ids(client_for(actors.waiter))
+
+    # the paid order is the first listed, and the page stays bounded.
+    assert shown[0] == paid.pk
+    assert len(shown) <= 200
+    assert unpaid.pk not in shown[:1]
+
+
+def test_a_tables_unpaid_order_outranks_a_flood_of_guest_orders(actors, small_menu):
+    waiter = client_for(actors.waiter)
+    add_to_cart(waiter, small_menu.fries, 1)
+    checkout(waiter, order_type="dine_in", table_number="9", contact_name="Table 9", contact_email="f@x.test")
+    table_order = Order.objects.get()
+    _flood_of_unpaid_orders(small_menu, 250)
+
+    shown = _floor_order_ids(waiter)
+
+    assert shown[0] == table_order.pk
+    assert "older unpaid orders not shown" in waiter.get(reverse("orders:floor")).content.decode()

@@ -45,6 +45,7 @@ from tests import webhook_receiver as receiver_module
 from tests.conftest import client_for
 
 webhook_receiver = receiver_module.webhook_receiver
+allow_private_partner_urls = receiver_module.allow_private_partner_urls
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
@@ -296,7 +297,7 @@ def test_an_always_failing_partner_is_dead_lettered_shown_in_admin_and_resent_by
 
 
 def test_an_unreachable_partner_is_recorded_without_its_address(
-    small_menu, django_capture_on_commit_callbacks
+    small_menu, django_capture_on_commit_callbacks, allow_private_partner_urls
 ):
     partner = _partner(f"http://127.0.0.1:{_closed_port()}/hook?token=do-not-log-me")
 

@@ -129,6 +129,15 @@ def integrations(env: dict[str, str]) -> dict[str, object]:
             "ALLOWED_HOSTS must be set when DJANGO_ENV=production",
             id="allowed-hosts-blank",
         ),
+        pytest.param(
+            {
+                "SECRET_KEY": random_secret_key(),
+                "ALLOWED_HOSTS": "brigade.example",
+                "PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+            },
+            "PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS must be off when DJANGO_ENV=production",
+            id="partner-webhooks-to-private-networks",
+        ),
     ],
 )
 def test_production_mode_refuses_to_start_with_unsafe_settings(
