@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0007_cancellation_email'),
+        ('orders', '0008_refunds_reserved_and_amounts_checked'),
     ]
 
     operations = [
