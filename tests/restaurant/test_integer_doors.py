@@ -200,8 +200,9 @@ DOORS: list[Door] = [
         "object_id",
         "manager",
         "get",
+        # People admin answers an id out of reach, or out of range, as missing.
         _admin("accounts/user/{}/change/"),
-        (302,),
+        (404,),
     ),
     # The date drill-down and the page number of admin lists.
     Door(
