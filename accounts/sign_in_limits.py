@@ -56,7 +56,9 @@ def _usage(request: HttpRequest, *, group: str, value: str, rate: str, increment
         return _Usage(over=False, retry_after=0)
     # Counting adds this attempt before comparing; asking compares what is
     # already spent, so the budget's last failure is the last one allowed.
-    over = usage["count"] > usage["limit"] if increment else usage["count"] >= usage["limit"]
+    # A cache that cannot answer reads as count 0 of limit 0: refused, as
+    # django-ratelimit does (RATELIMIT_FAIL_OPEN off).
+    over = usage["should_limit"] if increment else usage["count"] >= usage["limit"]
     return _Usage(over=over, retry_after=max(int(usage["time_left"]), 1))
 
 

@@ -61,6 +61,15 @@ def test_admin_has_no_sign_in_form_of_its_own(verified_actors):
     assert not _signed_in_as(client, manager)
 
 
+def test_admin_sign_in_sends_nobody_off_site(verified_actors):
+    client = client_for(verified_actors.manager)
+
+    response = client.get(reverse("admin:login") + "?next=https://evil.example/")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
 def test_25_wrong_passwords_at_admin_sign_in_are_stopped_and_the_right_one_waits_for_the_window(
     verified_actors, monkeypatch
 ):
