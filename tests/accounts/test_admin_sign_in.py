@@ -262,3 +262,24 @@ def test_the_demo_manager_signs_in_through_the_sign_in_page_and_the_banner_says_
     settings.STAFF_MFA_REQUIRED = True
     call_command("demo_banner", stdout=(enforced := StringIO()))
     assert "Admin needs a second factor" in enforced.getvalue()
+
+
+def test_a_chef_sets_up_an_authenticator_app_from_their_account_page(verified_actors, mfa_enforced):
+    chef = verified_actors.chef
+    client = client_for(None)
+    _password(client, reverse("account_login"), chef.email, PASSWORD)
+
+    account_page = client.get(reverse("account_profile:index")).content.decode()
+    assert reverse("mfa_index") in account_page
+    again = client.get(reverse("mfa_activate_totp"))
+    assert urlsplit(again["Location"]).path == reverse("account_reauthenticate")
+    client.post(again["Location"], {"password": PASSWORD})
+    secret = client.get(reverse("mfa_activate_totp")).context["form"].secret
+    client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+
+    # From now on, signing in asks for the app's code.
+    client.post(reverse("account_logout"))
+    after_password = _password(client, reverse("account_login"), chef.email, PASSWORD)
+    assert after_password["Location"] == reverse("mfa_authenticate")
+    client.post(reverse("mfa_authenticate"), {"code": totp_code(secret, step=1)})
+    assert _signed_in_as(client, chef)
