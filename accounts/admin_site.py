@@ -3,11 +3,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.permissions import Capability, can
 
@@ -43,15 +49,62 @@ def _date_part_out_of_range(request: HttpRequest) -> bool:
     return False
 
 
+def passed_second_factor(request: HttpRequest) -> bool:
+    """Whether this session's user proved a second factor (at sign-in or since)."""
+    from allauth.account.authentication import get_authentication_records
+
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
+def has_second_factor(user: Any) -> bool:
+    # Imported here: this module is loaded with the app registry, before models.
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return is_mfa_enabled(user, [Authenticator.Type.TOTP])
+
+
 class BrigadeAdminSite(admin.AdminSite):
     """Django admin, open only to active staff whose role holds USE_ADMIN.
 
     is_staff alone is not enough: a waiter ticked as staff by mistake still
-    stays out, because the permission matrix decides.
+    stays out, because the permission matrix decides. With
+    STAFF_MFA_REQUIRED on, the session must also have passed a second factor.
+
+    Admin has no sign-in form of its own: its login page sends people to
+    allauth's, so there is one sign-in flow, with one limiter
+    (accounts.sign_in_limits) and the second-factor stage.
     """
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and can(request.user, Capability.USE_ADMIN)
+        return (
+            super().has_permission(request)
+            and can(request.user, Capability.USE_ADMIN)
+            and (
+                not settings.STAFF_MFA_REQUIRED
+                or (has_second_factor(request.user) and passed_second_factor(request))
+            )
+        )
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:index", current_app=self.name)
+        user = request.user
+        if not user.is_authenticated:
+            return _redirect("account_login", next_url)
+        if self.has_permission(request):
+            return HttpResponseRedirect(next_url)
+        if not (user.is_active and user.is_staff and can(user, Capability.USE_ADMIN)):
+            raise PermissionDenied
+        # Allowed in admin but for the second factor.
+        if has_second_factor(user):
+            return _redirect("mfa_reauthenticate", next_url)
+        messages.warning(request, "Managers need an authenticator app to use admin: set one up first.")
+        return _redirect("mfa_activate_totp", next_url)
 
     def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., Any]:
         # Every admin page goes through here, so one check covers every model's actions and lists.
@@ -64,6 +117,10 @@ class BrigadeAdminSite(admin.AdminSite):
 
         bounded.__dict__.update(getattr(view, "__dict__", {}))
         return super().admin_view(bounded, cacheable)
+
+
+def _redirect(urlname: str, next_url: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{reverse(urlname)}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
 
 
 class BrigadeAdminConfig(AdminConfig):

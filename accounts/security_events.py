@@ -13,6 +13,8 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest
 
+from restaurant.client_ip import client_ip
+
 logger = logging.getLogger("brigade.security")
 
 
@@ -21,11 +23,6 @@ def account_ref(identifier: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), normalized, hashlib.sha256).hexdigest()[:16]
 
 
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get(getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR")
-
-
 def security_event(event: str, *, request: HttpRequest | None = None, **fields: object) -> None:
-    logger.info(event, extra={"event": event, "ip": client_ip(request), **fields})
+    ip = client_ip(request) if request is not None else None
+    logger.info(event, extra={"event": event, "ip": ip, **fields})

@@ -1,50 +1,61 @@
+"""The sign-in doors allauth serves, each behind accounts.sign_in_limits.
+
+Each view is allauth's own with one step added in front of its POST: the
+attempt is counted, and past the budget the door answers 429 instead.
+"""
+
 from __future__ import annotations
 
-from allauth.account.views import LoginView
-from django.conf import settings
+from typing import Any
+
+from allauth.account.views import LoginView, PasswordResetView, ReauthenticateView, SignupView
+from allauth.mfa.base.views import AuthenticateView
+from allauth.mfa.base.views import ReauthenticateView as MFAReauthenticateView
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import is_ratelimited
 
-from accounts.security_events import account_ref, security_event
-from restaurant.error_views import error_response
-
-
-def _login_key(group: str, request: HttpRequest) -> str:
-    return account_ref(request.POST.get("login", ""))
+from accounts.sign_in_limits import sign_in_attempt
 
 
 class RateLimitedLoginView(LoginView):
-    """allauth's sign-in, limited per client IP and per account on the shared cache.
+    """allauth's sign-in (email and password). Wrong passwords spend the
+    account's budget through the user_login_failed signal (accounts.signals)."""
 
-    Both limits count every attempt, so a password-guessing run from one IP
-    and a slow run against one account from many IPs are both stopped, while
-    other people keep signing in. The answer never says which limit tripped.
-    """
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = sign_in_attempt(request, door="sign-in", login=request.POST.get("login", ""))
+        return refused or super().post(request, *args, **kwargs)
 
-    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        if request.method == "POST":
-            by_ip = is_ratelimited(
-                request,
-                group="sign-in:ip",
-                key="ip",
-                rate=settings.SIGN_IN_RATE_PER_IP,
-                method="POST",
-                increment=True,
-            )
-            by_account = is_ratelimited(
-                request,
-                group="sign-in:account",
-                key=_login_key,
-                rate=settings.SIGN_IN_RATE_PER_ACCOUNT,
-                method="POST",
-                increment=True,
-            )
-            if by_ip or by_account:
-                security_event(
-                    "sign-in rate limited",
-                    request=request,
-                    account=account_ref(request.POST.get("login", "")),
-                    limit="ip" if by_ip else "account",
-                )
-                return error_response(request, 429, retry_after=settings.SIGN_IN_RETRY_AFTER_SECONDS)
-        return super().dispatch(request, *args, **kwargs)
+
+class RateLimitedMFAAuthenticateView(AuthenticateView):
+    """The second-factor stage of a sign-in. A wrong code spends the account's
+    budget through allauth's authentication_failed signal (accounts.signals)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = self.stage.login.user
+        refused = sign_in_attempt(request, door="second factor", login=user.email)
+        return refused or super().post(request, *args, **kwargs)
+
+
+class RateLimitedMFAReauthenticateView(MFAReauthenticateView):
+    """A signed-in user proving the second factor again (admin asks for it)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = sign_in_attempt(request, door="second factor again", login=request.user.email)
+        return refused or super().post(request, *args, **kwargs)
+
+
+class RateLimitedReauthenticateView(ReauthenticateView):
+    """A signed-in user typing their password again (before setting up a second factor)."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = sign_in_attempt(request, door="password again", login=request.user.email)
+        return refused or super().post(request, *args, **kwargs)
+
+
+class RateLimitedSignupView(SignupView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return sign_in_attempt(request, door="sign-up") or super().post(request, *args, **kwargs)
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return sign_in_attempt(request, door="password reset") or super().post(request, *args, **kwargs)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.github",
@@ -293,9 +294,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "menu:index"
+ACCOUNT_ADAPTER = "accounts.adapter.BrigadeAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# Mandatory, and not a setting: with it, signing up with a taken address
+# answers exactly as with a free one (both are told to check their mail) and
+# the owner is mailed "someone tried to sign up with your address". With
+# optional verification the sign-up form would have to say the address is
+# taken. Demo users (seed_demo) and social sign-ins arrive verified.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGOUT_ON_GET = False
 
 # https://docs.allauth.org/en/latest/socialaccount/configuration.html
@@ -310,14 +317,27 @@ if PRODUCTION and env_str("OIDC_CLIENT_ID") and not env_str("OIDC_SERVER_URL").s
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
-# Unknown email and wrong password get the same answer; password reset never
-# says whether an account exists.
+# Unknown email and wrong password get the same answer; password reset and
+# sign-up never say whether an account exists.
 ACCOUNT_PREVENT_ENUMERATION = True
-# allauth's own limits, stated rather than inherited.
+
+# Second factors: https://docs.allauth.org/en/latest/mfa/configuration.html
+# An authenticator app (TOTP) with recovery codes, for anyone who wants one.
+# WebAuthn stays off: it needs the fido2 package and a secure origin.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Admin opens only to a session that passed a second factor; a manager
+# without an authenticator is sent to set one up. On by default in
+# production; the embedded demo's manager gets in with a password alone.
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", default=PRODUCTION)
+
+# allauth's own limits, stated rather than inherited. Per-IP ones key on
+# restaurant.client_ip (through accounts.adapter). The per-account limit on
+# failed sign-ins is Brigade's (below), so allauth's "/key" part is left out
+# of login_failed rather than running a second, different account lockout.
 # https://docs.allauth.org/en/latest/account/rate_limits.html
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed": "10/m/ip",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
@@ -326,14 +346,23 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "reauthenticate": "10/m/user",
 }
-# Brigade's sign-in limits (django-ratelimit, on the shared cache): every
-# attempt counts, per client IP and per account.
+# Brigade's sign-in limiter (accounts.sign_in_limits; django-ratelimit on the
+# shared cache), which every sign-in door goes through. Per client IP every
+# attempt at any door counts; per account only failures (wrong password or
+# second-factor code) count. Past either, 429 with Retry-After until the
+# window ends.
 SIGN_IN_RATE_PER_IP = env_str("SIGN_IN_RATE_PER_IP", "10/5m")
 SIGN_IN_RATE_PER_ACCOUNT = env_str("SIGN_IN_RATE_PER_ACCOUNT", "8/15m")
-SIGN_IN_RETRY_AFTER_SECONDS = env_int("SIGN_IN_RETRY_AFTER_SECONDS", 300)
 RATELIMIT_USE_CACHE = "default"
-# Behind a proxy, the header holding the client's address (e.g. HTTP_X_REAL_IP).
-RATELIMIT_IP_META_KEY = env_str("RATELIMIT_IP_META_KEY", "REMOTE_ADDR")
+# How many proxies we run in front of Brigade, each appending to
+# X-Forwarded-For: the client is the Nth address from the right
+# (restaurant/client_ip.py). 0 (no proxy) ignores the header, which a client
+# could otherwise forge. One nginx in front (README, Production) is 1.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+# Every django-ratelimit "ip" key asks the same function.
+RATELIMIT_IP_META_KEY = "restaurant.client_ip.client_ip"
 
 # ------------------------------------------------------------------------------
 # Internationalisation and money

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 
-from accounts.views import RateLimitedLoginView
+from accounts import views as sign_in
 from restaurant import health
 from restaurant.converters import DatabaseIdConverter
 
@@ -18,7 +18,29 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path(settings.ADMIN_PATH, admin.site.urls),
-    path("accounts/login/", RateLimitedLoginView.as_view(), name="account_login"),
+    # allauth's sign-in doors, each behind the one limiter (accounts.sign_in_limits).
+    path("accounts/login/", sign_in.RateLimitedLoginView.as_view(), name="account_login"),
+    path("accounts/signup/", sign_in.RateLimitedSignupView.as_view(), name="account_signup"),
+    path(
+        "accounts/password/reset/",
+        sign_in.RateLimitedPasswordResetView.as_view(),
+        name="account_reset_password",
+    ),
+    path(
+        "accounts/reauthenticate/",
+        sign_in.RateLimitedReauthenticateView.as_view(),
+        name="account_reauthenticate",
+    ),
+    path(
+        "accounts/2fa/authenticate/",
+        sign_in.RateLimitedMFAAuthenticateView.as_view(),
+        name="mfa_authenticate",
+    ),
+    path(
+        "accounts/2fa/reauthenticate/",
+        sign_in.RateLimitedMFAReauthenticateView.as_view(),
+        name="mfa_reauthenticate",
+    ),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("menu.urls")),

@@ -185,3 +185,17 @@ def oidc_site(oidc_provider: OIDCProvider, settings, monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"])))
     settings.SOCIALACCOUNT_PROVIDERS = socialaccount_providers()
     return oidc_provider
+
+
+@pytest.fixture
+def verified_actors(actors):  # type: ignore[no-untyped-def]
+    """The shared actors, each with the verified address a password sign-in needs.
+
+    Email verification is mandatory: an account whose address was never
+    verified is sent a confirmation mail instead of being signed in.
+    """
+    from allauth.account.models import EmailAddress
+
+    for user in vars(actors).values():
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return actors

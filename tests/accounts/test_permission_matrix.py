@@ -18,7 +18,8 @@ from kitchen.services import tickets_create_for_order
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
-from tests.conftest import client_for
+from tests.accounts.mfa_helpers import totp_code, totp_for
+from tests.conftest import PASSWORD, client_for
 from tests.sockets import connects, socket_for
 
 C = Capability
@@ -318,6 +319,104 @@ def test_every_door_answers_every_actor_as_the_matrix_says(door, actors, small_m
     assert answers == expected
     if door in EFFECTS:
         assert {name for name, did in changed.items() if did} == ALLOWED_TO_CHANGE[door]
+
+
+# ---------------------------------------------------------------- the sign-in doors
+
+# Every door that takes a secret or starts an account, each knocked on the way a
+# visitor would. All of them spend one per-IP budget (accounts.sign_in_limits),
+# so a guesser cannot move to another door for a fresh one.
+SIGN_IN_BUDGET = 3
+LIMITED_IP = "203.0.113.77"
+
+
+def _wrong_code(secret: str) -> str:
+    return "000000" if totp_code(secret) != "000000" else "111111"
+
+
+def _knock_sign_in(actors) -> Callable:
+    return lambda ip: client_for(None).post(
+        reverse("account_login"), {"login": actors.customer.email, "password": "guess"}, REMOTE_ADDR=ip
+    )
+
+
+def _knock_admin_sign_in(actors) -> Callable:
+    def knock(ip: str):
+        client = client_for(None)
+        # Admin's own login page only sends the visitor on, to the limited one.
+        sent_to = client.get(reverse("admin:login"), REMOTE_ADDR=ip)["Location"]
+        assert sent_to.startswith(reverse("account_login") + "?")
+        return client.post(sent_to, {"login": actors.manager.email, "password": "guess"}, REMOTE_ADDR=ip)
+
+    return knock
+
+
+def _knock_second_factor(actors) -> Callable:
+    secret = totp_for(actors.manager)
+    client = client_for(None)
+    client.post(
+        reverse("account_login"),
+        {"login": actors.manager.email, "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.200",
+    )
+    return lambda ip: client.post(reverse("mfa_authenticate"), {"code": _wrong_code(secret)}, REMOTE_ADDR=ip)
+
+
+def _knock_second_factor_again(actors) -> Callable:
+    secret = totp_for(actors.manager)
+    client = client_for(actors.manager)
+    return lambda ip: client.post(
+        reverse("mfa_reauthenticate"), {"code": _wrong_code(secret)}, REMOTE_ADDR=ip
+    )
+
+
+def _knock_password_again(actors) -> Callable:
+    client = client_for(actors.manager)
+    return lambda ip: client.post(reverse("account_reauthenticate"), {"password": "guess"}, REMOTE_ADDR=ip)
+
+
+def _knock_sign_up(actors) -> Callable:
+    emails = (f"newcomer-{n}@example.test" for n in range(100))
+    return lambda ip: client_for(None).post(
+        reverse("account_signup"),
+        {"email": next(emails), "password1": "a-long-new-password-42", "password2": "a-long-new-password-42"},
+        REMOTE_ADDR=ip,
+    )
+
+
+def _knock_password_reset(actors) -> Callable:
+    return lambda ip: client_for(None).post(
+        reverse("account_reset_password"), {"email": actors.customer.email}, REMOTE_ADDR=ip
+    )
+
+
+SIGN_IN_DOORS: dict[str, Callable] = {
+    "sign in (allauth)": _knock_sign_in,
+    "sign in to admin": _knock_admin_sign_in,
+    "second factor at sign-in (MFA stage)": _knock_second_factor,
+    "second factor again (MFA reauthentication)": _knock_second_factor_again,
+    "password again (reauthentication)": _knock_password_again,
+    "sign up": _knock_sign_up,
+    "password reset": _knock_password_reset,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("door", list(SIGN_IN_DOORS))
+def test_every_sign_in_door_goes_through_the_one_limiter(door, verified_actors, settings):
+    settings.SIGN_IN_RATE_PER_IP = f"{SIGN_IN_BUDGET}/5m"
+    knock = SIGN_IN_DOORS[door](verified_actors)
+
+    answers = [knock(LIMITED_IP) for _ in range(SIGN_IN_BUDGET + 1)]
+
+    assert [answer.status_code for answer in answers[:SIGN_IN_BUDGET]].count(429) == 0, door
+    refused = answers[SIGN_IN_BUDGET]
+    assert refused.status_code == 429, door
+    assert int(refused["Retry-After"]) > 0
+    # One budget for all doors: the address is refused at the sign-in page too.
+    assert _knock_sign_in(verified_actors)(LIMITED_IP).status_code == 429
+    # Other addresses are not.
+    assert knock("198.51.100.201").status_code != 429
 
 
 # ---------------------------------------------------------------- the sockets

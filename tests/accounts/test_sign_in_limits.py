@@ -16,11 +16,18 @@ pytestmark = pytest.mark.django_db
 NEUTRAL = "The email address and/or password you specified are not correct."
 
 
-def _sign_in(client, email: str, password: str, ip: str):
-    return client.post(reverse("account_login"), {"login": email, "password": password}, REMOTE_ADDR=ip)
+def _sign_in(client, email: str, password: str, ip: str, **extra):
+    return client.post(
+        reverse("account_login"), {"login": email, "password": password}, REMOTE_ADDR=ip, **extra
+    )
 
 
-def test_twenty_wrong_passwords_from_one_ip_are_limited_and_others_still_sign_in(actors):
+def _signed_in_as(client, user) -> bool:
+    return client.session.get("_auth_user_id") == str(user.pk)
+
+
+def test_twenty_wrong_passwords_from_one_ip_are_limited_and_others_still_sign_in(verified_actors):
+    actors = verified_actors
     attacker = client_for(None)
 
     answers = [_sign_in(attacker, actors.customer.email, f"guess-{n}", "203.0.113.9") for n in range(20)]
@@ -72,7 +79,8 @@ def test_password_reset_never_says_whether_an_account_exists(actors, client):
     assert recipients == sorted([actors.customer.email, "nobody@example.test"])
 
 
-def test_sign_in_events_are_logged_without_the_email_or_password(actors, caplog):
+def test_sign_in_events_are_logged_without_the_email_or_password(verified_actors, caplog):
+    actors = verified_actors
     caplog.set_level(logging.INFO, logger="brigade.security")
 
     _sign_in(client_for(None), actors.customer.email, "wrong-secret", "192.0.2.60")
@@ -88,6 +96,104 @@ def test_sign_in_events_are_logged_without_the_email_or_password(actors, caplog)
     assert actors.customer.email not in dump
     assert "wrong-secret" not in dump and PASSWORD not in dump
     assert events[0][1]["ip"] == "192.0.2.60"
+
+
+# ---------------------------------------------------------------- behind the proxy
+
+PROXY = "10.0.0.2"
+
+
+def test_behind_the_proxy_one_client_rotating_x_forwarded_for_is_still_one_client(verified_actors, settings):
+    # Given the documented nginx in front (one proxy), which appends the
+    # address it saw to whatever X-Forwarded-For the client sent.
+    actors = verified_actors
+    settings.TRUSTED_PROXY_COUNT = 1
+    attacker = client_for(None)
+
+    # When one client makes up a new X-Forwarded-For for every guess, at many accounts.
+    statuses = [
+        _sign_in(
+            attacker,
+            f"nobody-{n}@example.test",
+            "guess",
+            PROXY,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9",
+        ).status_code
+        for n in range(15)
+    ]
+
+    # Then its per-IP budget runs out all the same (10 per 5 minutes) ...
+    assert statuses[:10] == [200] * 10
+    assert set(statuses[10:]) == {429}
+    # ... and everyone else behind the same proxy still signs in.
+    other = client_for(None)
+    response = _sign_in(other, actors.customer.email, PASSWORD, PROXY, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert response.status_code == 302
+    assert _signed_in_as(other, actors.customer)
+
+
+def test_the_security_log_names_the_client_behind_the_proxy(verified_actors, settings, caplog):
+    settings.TRUSTED_PROXY_COUNT = 1
+    caplog.set_level(logging.INFO, logger="brigade.security")
+
+    _sign_in(
+        client_for(None),
+        verified_actors.customer.email,
+        "wrong",
+        PROXY,
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9",
+    )
+
+    record = next(r for r in caplog.records if r.getMessage() == "sign-in failed")
+    assert record.ip == "203.0.113.9"
+
+
+# ---------------------------------------------------------------- per account: failures only
+
+
+def test_signing_in_often_never_spends_the_account_budget(verified_actors):
+    # Given an account whose budget is 8 failures per 15 minutes.
+    owner = verified_actors.manager
+
+    # When its owner signs in rightly, again and again, from their own addresses.
+    for n in range(12):
+        client = client_for(None)
+        assert _sign_in(client, owner.email, PASSWORD, f"198.51.100.{n}").status_code == 302
+        assert _signed_in_as(client, owner)
+
+    # Then the budget is untouched: 8 wrong guesses from elsewhere are still
+    # answered, and the 9th attempt is the first refused.
+    guesses = [_sign_in(client_for(None), owner.email, "guess", f"192.0.2.{n}").status_code for n in range(9)]
+    assert guesses == [200] * 8 + [429]
+
+
+def test_a_strangers_wrong_guesses_lock_the_account_and_even_the_right_password_waits(verified_actors):
+    owner = verified_actors.manager
+    stranger_ips = [f"192.0.2.{n}" for n in range(8)]
+
+    for ip in stranger_ips:
+        assert _sign_in(client_for(None), owner.email, "guess", ip).status_code == 200
+
+    # Over the budget, the right password is refused too (a 302 here would
+    # tell the guesser the moment a guess was right), with the time to wait.
+    client = client_for(None)
+    refused = _sign_in(client, owner.email, PASSWORD, "198.51.100.1")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 15 * 60
+    assert not _signed_in_as(client, owner)
+    # Other accounts are not affected.
+    other = client_for(None)
+    assert _sign_in(other, verified_actors.customer.email, PASSWORD, "198.51.100.1").status_code == 302
+
+
+def test_the_per_ip_budget_counts_every_attempt_right_or_wrong(verified_actors):
+    # Eleven sign-ins from one office address, each in its own browser.
+    statuses = [
+        _sign_in(client_for(None), verified_actors.customer.email, PASSWORD, "203.0.113.50").status_code
+        for _ in range(11)
+    ]
+
+    assert statuses == [302] * 10 + [429]
 
 
 def test_a_role_change_is_logged(actors, caplog):

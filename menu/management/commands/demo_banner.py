@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.urls import reverse
 
 from menu.management.commands.seed_demo import DEMO_USERS
 
@@ -28,7 +29,22 @@ class Command(BaseCommand):
             "  Demo logins (email / password):",
             *(f"    {user['role']:<9} {user['email']:<28} {user['password']}" for user in DEMO_USERS),
             "",
+            *self._second_factor_lines(base),
+            "",
             "  Stop with Ctrl-C.",
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+    def _second_factor_lines(self, base: str) -> list[str]:
+        setup = base + reverse("mfa_index")
+        if settings.STAFF_MFA_REQUIRED:
+            return [
+                "  Admin needs a second factor (STAFF_MFA_REQUIRED is on): the manager",
+                f"  is asked to set up an authenticator app on first visit ({setup}).",
+            ]
+        return [
+            "  Second factor: NOT required here (STAFF_MFA_REQUIRED is off, as in",
+            "  development), so the demo manager enters admin with the password alone.",
+            f"  Production requires one for admin; anyone may set one up at {setup}.",
+        ]
