@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        import accounts.socket_access  # noqa: F401 - closes sockets whose right has ended
         from accounts import signals  # noqa: F401 - connects the security log receivers
         from accounts.role_groups import sync_after_migrate
 
