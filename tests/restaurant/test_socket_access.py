@@ -3,8 +3,10 @@ changed password close it with 4403, at once and at the latest at its next resyn
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+import uuid
 
 import pytest
 import requests
@@ -44,6 +46,11 @@ def channel_layer(request, settings):  # type: ignore[no-untyped-def]
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     else:
         need(has_redis(), "needs Redis: set REDIS_URL")
+        # Redis pub/sub ignores the database number: a prefix of its own keeps
+        # broadcasts of other test runs on the same server off these sockets.
+        layer = copy.deepcopy(settings.CHANNEL_LAYERS)
+        layer["default"]["CONFIG"]["prefix"] = f"brigade:test:{uuid.uuid4().hex}"
+        settings.CHANNEL_LAYERS = layer
     return request.param
 
 
