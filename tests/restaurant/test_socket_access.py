@@ -132,9 +132,9 @@ def test_a_signed_out_chefs_board_is_closed_at_its_next_message_even_if_the_sign
     signed_out, answer = async_to_sync(run)()
 
     # Then the sign-out worked (the lost broadcast is logged), and the board got a 4403 instead of the board
+    assert answer == CLOSED_FORBIDDEN
     assert signed_out == 302
     assert "socket access broadcast failed" in caplog.messages
-    assert answer == CLOSED_FORBIDDEN
 
 
 # ---------------------------------------------------------------- closed at once, without a message
@@ -161,6 +161,38 @@ def test_a_manager_taking_the_chef_role_away_in_admin_closes_the_board_at_once(a
     async def run():
         await _open(board)
         assert await database_sync_to_async(_set_roles)(manager, actors.chef, "waiter") == 302
+        answer = await board.receive_output(timeout=5)
+        await board.disconnect()
+        return answer
+
+    assert async_to_sync(run)() == CLOSED_FORBIDDEN
+
+
+def _removed_from_the_chef_group(actors) -> None:
+    Group.objects.get(name="chef").user_set.remove(actors.chef)
+
+
+def _chef_group_emptied(actors) -> None:
+    Group.objects.get(name="chef").user_set.clear()
+
+
+def _chef_group_deleted(actors) -> None:
+    Group.objects.get(name="chef").delete()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_removed_from_the_chef_group, _chef_group_emptied, _chef_group_deleted],
+    ids=lambda c: c.__name__[1:],
+)
+def test_the_chef_role_taken_away_from_the_groups_side_closes_the_board_at_once(
+    actors, channel_layer, change
+):
+    board = socket_for(BOARD, user=actors.chef)
+
+    async def run():
+        await _open(board)
+        await database_sync_to_async(change)(actors)
         answer = await board.receive_output(timeout=5)
         await board.disconnect()
         return answer
@@ -234,6 +266,24 @@ def test_a_superuser_who_is_no_longer_one_loses_the_board_at_once(channel_layer)
 
 
 # ---------------------------------------------------------------- order sockets
+
+
+def test_a_signed_out_customers_order_socket_is_closed_at_its_next_ping_even_if_the_sign_out_was_not_heard(
+    small_menu, actors, channel_layer
+):
+    browser = _signed_in(actors.customer)
+    tracker = _tracker(_order(small_menu, actors.customer), browser)
+
+    async def run():
+        await _open(tracker)
+        with _unreachable_channel_layer():
+            assert await database_sync_to_async(_sign_out)(browser) == 302
+        await tracker.send_json_to({"type": "ping", "seq": 0})
+        answer = await tracker.receive_output(timeout=5)
+        await tracker.disconnect()
+        return answer
+
+    assert async_to_sync(run)() == CLOSED_FORBIDDEN
 
 
 def test_a_chef_turned_waiter_loses_the_board_but_keeps_following_their_own_order(
