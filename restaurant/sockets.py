@@ -16,7 +16,9 @@ again, as the session and the database say now, and a socket that lost it is
 closed with 4403. A signed-in socket also joins its user's group
 (`user_group`): signing out, deactivation, a role or password change send
 that group `access.changed` (accounts/socket_access.py), and every socket of
-that user asks again at once instead of at its next ping.
+that user asks again at once instead of at its next ping. A client that
+never pings is asked again before its next event once SOCKET_RECHECK_SECONDS
+have passed, so a lost `access.changed` does not keep it receiving.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +104,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     # Who the socket was opened as: the user and their session, or None for anonymous.
     user_id: int | None = None
     session_key: str | None = None
+    # time.monotonic() of the last time the right to this socket was confirmed.
+    checked_at: float = 0.0
 
     # ---- for subclasses (run in a worker thread: they may use the ORM)
 
@@ -130,6 +135,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.group_name = group
+        self.checked_at = time.monotonic()
         # Join before reading the state: an event committed in between is then
         # both in the snapshot and delivered, never in neither.
         await self.channel_layer.group_add(group, self.channel_name)
@@ -165,8 +171,14 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     async def live_event(self, event: dict[str, Any]) -> None:
         # A broadcast already on its way when the socket lost its right is dropped.
-        if self.group_name is not None:
-            await self.send_json(event["message"])
+        if self.group_name is None:
+            return
+        if (
+            time.monotonic() - self.checked_at > settings.SOCKET_RECHECK_SECONDS
+            and not await self._still_allowed()
+        ):
+            return
+        await self.send_json(event["message"])
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         if self.group_name is None:
@@ -183,6 +195,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     async def _still_allowed(self, *, signed_out: bool = False) -> bool:
         """Asks again whether this socket may follow its group; closes it with 4403 if not."""
         if await database_sync_to_async(self._reauthorize)(signed_out):
+            self.checked_at = time.monotonic()
             return True
         await self._leave()
         self._log("socket closed", "access ended")

@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client, override_settings
 from django.urls import reverse
 from websockets.exceptions import ConnectionClosed
@@ -27,6 +28,7 @@ from orders.services import OrderDetails, order_place
 from tests import daphne_harness
 from tests.accounts.test_people_admin import _change_form
 from tests.conftest import PASSWORD, client_for
+from tests.kitchen import conftest as kitchen_setup
 from tests.requirements import has_redis, need
 from tests.sockets import socket_for
 from tests.worker_harness import free_port
@@ -37,6 +39,7 @@ BOARD = "/ws/kitchen/"
 CLOSED_FORBIDDEN = {"type": "websocket.close", "code": 4403}
 
 daphne_instance = daphne_harness.daphne_instance
+kitchen = kitchen_setup.kitchen
 
 
 @pytest.fixture(params=["in-memory", "redis"])
@@ -135,6 +138,33 @@ def test_a_signed_out_chefs_board_is_closed_at_its_next_message_even_if_the_sign
     assert answer == CLOSED_FORBIDDEN
     assert signed_out == 302
     assert "socket access broadcast failed" in caplog.messages
+
+
+@pytest.mark.usefixtures("kitchen")
+def test_a_board_that_never_pings_gets_no_more_tickets_once_its_session_ended_silently(
+    small_menu, actors, channel_layer, settings
+):
+    # Given a board whose client never pings, past the time it is due to be asked again
+    settings.SOCKET_RECHECK_SECONDS = 0
+    browser = _signed_in(actors.chef)
+    board = socket_for(BOARD, browser=browser)
+
+    async def run():
+        await _open(board)
+        # When its session ends without a sign-out to announce it (expired, deleted)
+        await database_sync_to_async(_end_session)(browser)
+        # and a paid order puts a ticket on every board
+        await database_sync_to_async(kitchen_setup.on_the_board)(small_menu)
+        answer = await board.receive_output(timeout=5)
+        await board.disconnect()
+        return answer
+
+    # Then this board is closed instead of being sent the ticket
+    assert async_to_sync(run)() == CLOSED_FORBIDDEN
+
+
+def _end_session(browser: Client) -> None:
+    SessionStore(browser.cookies["sessionid"].value).delete()
 
 
 # ---------------------------------------------------------------- closed at once, without a message
