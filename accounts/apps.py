@@ -7,7 +7,9 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from accounts import session_policy, signals  # noqa: F401 - connect their receivers
+        # Imported for their receivers: the security log, session lifetimes,
+        # and closing sockets whose right has ended.
+        from accounts import session_policy, signals, socket_access  # noqa: F401
         from accounts.role_groups import sync_after_migrate
 
         # Roles follow accounts.permissions after every migrate (and test flush).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
@@ -10,10 +10,14 @@ from kitchen.live import BOARD_GROUP
 from kitchen.selectors import board_seq, board_snapshot
 from restaurant.sockets import LiveStateConsumer
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 
 class KitchenBoardConsumer(LiveStateConsumer):
-    def authorize(self) -> str | None:
-        user = self.scope["user"]
+    def authorize(self, user: User | AnonymousUser) -> str | None:
         if not user.is_authenticated or not can(Actor.for_user(user), Capability.USE_KITCHEN_BOARD):
             return None
         return BOARD_GROUP

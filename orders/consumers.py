@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orders.live import order_group, order_snapshot
 from orders.models import Order
 from orders.selectors import order_for_viewer
 from restaurant.sockets import LiveStateConsumer
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 
 class OrderTrackerConsumer(LiveStateConsumer):
     order_id: int | None = None
 
-    def authorize(self) -> str | None:
+    def authorize(self, user: User | AnonymousUser) -> str | None:
         token = self.scope["url_route"]["kwargs"]["token"]
         # The same answer for a wrong token and someone else's order: nothing leaks.
-        order = order_for_viewer(tracking_token=token, user=self.scope["user"])
+        order = order_for_viewer(tracking_token=token, user=user)
         if order is None:
             return None
         self.order_id = order.pk

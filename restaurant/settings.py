@@ -210,6 +210,11 @@ else:
     SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# A socket that has not been re-authorised for this long is asked again before
+# it is sent the next event: pages re-check with every ping (10 s), and a
+# client that never pings must not go on receiving after its right ended.
+SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
+
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What every live socket has in common: authorize, join one group, send the state, forward events.
+"""What every live socket has in common: authorize, join groups, send the state, forward events.
 
 The protocol (the same for a board and an order page):
   server -> client  a snapshot on connect, then events; every message has `seq`
@@ -6,20 +6,45 @@ The protocol (the same for a board and an order page):
                     {"type": "ping", "seq": N}    answered with a snapshot if N is
                                                   not the current seq, else a pong
 A client that sees a gap in `seq` asks for a resync. The ping (every few
-seconds) also re-joins the group: a Redis restart forgets group membership,
+seconds) also re-joins the groups: a Redis restart forgets group membership,
 and a lost broadcast is otherwise only noticed at the next event, so the ping
 heals both within one interval. Anything else a client sends is answered with
 an error message and changes nothing.
+
+The right to a socket is not settled at connect. Every resync and ping asks
+again, as the session and the database say now, and a socket that lost it is
+closed with 4403. A signed-in socket also joins its user's group
+(`user_group`): signing out, deactivation, a role or password change send
+that group `access.changed` (accounts/socket_access.py), and every socket of
+that user asks again at once instead of at its next ping. A client that
+never pings is asked again before its next event once SOCKET_RECHECK_SECONDS
+have passed, so a lost `access.changed` does not keep it receiving.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from typing import Any
+import time
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.models import AnonymousUser
+from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger("brigade.sockets")
 
@@ -27,17 +52,65 @@ logger = logging.getLogger("brigade.sockets")
 CLOSE_FORBIDDEN = 4403
 # Client messages larger than this are refused unread: the protocol's are tiny.
 MAX_CLIENT_MESSAGE = 1024
+# The message a user's group gets when that user's right to sockets may have changed.
+ACCESS_CHANGED = "access.changed"
+
+
+def user_group(user_id: int) -> str:
+    """The group every socket signed in as this user joins."""
+    return f"user.{user_id}"
+
+
+def session_digest(session_key: str) -> str:
+    """Names a session in a channel-layer message without putting the session key itself in Redis."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def session_user(*, session_key: str | None, user_id: int) -> User | AnonymousUser:
+    """This session's user as the session store and the database say now, or anonymous.
+
+    A fresh user object (roles_of caches roles on the object it is given).
+    Anonymous when the session is gone (signed out, expired), belongs to
+    someone else, or no longer matches the user's password, or when the user
+    is inactive or deleted. The same checks as django.contrib.auth.get_user,
+    which cannot be called here: it flushes or cycles the session it reads,
+    and this session belongs to the browser, whose next request judges it.
+    """
+    if session_key is None:
+        return AnonymousUser()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        owner = get_user_model()._meta.pk.to_python(session[SESSION_KEY])
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if owner != user_id or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser()
+    # The backends refuse inactive users here, as they do at sign-in.
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None:
+        return AnonymousUser()
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    valid = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    if not any(constant_time_compare(session_hash, expected) for expected in valid):
+        return AnonymousUser()
+    return user
 
 
 class LiveStateConsumer(AsyncWebsocketConsumer):
     """Subclasses say who may connect, which group they join, and what the state is."""
 
     group_name: str | None = None
+    # Who the socket was opened as: the user and their session, or None for anonymous.
+    user_id: int | None = None
+    session_key: str | None = None
+    # time.monotonic() of the last time the right to this socket was confirmed.
+    checked_at: float = 0.0
 
     # ---- for subclasses (run in a worker thread: they may use the ORM)
 
-    def authorize(self) -> str | None:
-        """Returns the group to join, or None to refuse the socket."""
+    def authorize(self, user: User | AnonymousUser) -> str | None:
+        """Returns the group `user` may follow on this socket, or None to refuse it."""
         raise NotImplementedError
 
     def snapshot(self) -> dict[str, Any]:
@@ -49,20 +122,20 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     # ---- the protocol
 
     async def connect(self) -> None:
-        group = await database_sync_to_async(self.authorize)()
+        user = self.scope["user"]
+        if user.is_authenticated:
+            self.user_id = user.pk
+            self.session_key = self.scope["session"].session_key
+            # Joined before authorizing: a sign-out from now on reaches this socket.
+            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        group = await database_sync_to_async(self.authorize)(user)
         if group is None:
-            user = self.scope.get("user")
-            logger.warning(
-                "socket refused",
-                extra={
-                    "path": self.scope.get("path"),
-                    "user_id": getattr(user, "pk", None),
-                    "reason": "forbidden",
-                },
-            )
+            await self._discard_user_group()
+            self._log("socket refused", "forbidden")
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.group_name = group
+        self.checked_at = time.monotonic()
         # Join before reading the state: an event committed in between is then
         # both in the snapshot and delivered, never in neither.
         await self.channel_layer.group_add(group, self.channel_name)
@@ -70,8 +143,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         await self._send_snapshot()
 
     async def disconnect(self, code: int) -> None:
-        if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        await self._leave()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group_name is None:
@@ -79,9 +151,14 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         message = self._parse(text_data)
         kind = message.get("type") if message else None
         if kind == "resync":
-            await self._send_snapshot()
+            if await self._still_allowed():
+                await self._send_snapshot()
         elif kind == "ping":
             await self.channel_layer.group_add(self.group_name, self.channel_name)
+            if self.user_id is not None:
+                await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+            if not await self._still_allowed():
+                return
             seq = await database_sync_to_async(self.current_seq)()
             if message.get("seq") != seq:
                 await self._send_snapshot()
@@ -93,9 +170,61 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             )
 
     async def live_event(self, event: dict[str, Any]) -> None:
+        # A broadcast already on its way when the socket lost its right is dropped.
+        if self.group_name is None:
+            return
+        if (
+            time.monotonic() - self.checked_at > settings.SOCKET_RECHECK_SECONDS
+            and not await self._still_allowed()
+        ):
+            return
         await self.send_json(event["message"])
 
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        if self.group_name is None:
+            return
+        ended = event.get("session_ended")
+        # Signing out announces its session before deleting it: that one is over whatever the store says yet.
+        signed_out = bool(
+            ended and self.session_key and constant_time_compare(ended, session_digest(self.session_key))
+        )
+        await self._still_allowed(signed_out=signed_out)
+
     # ---- helpers
+
+    async def _still_allowed(self, *, signed_out: bool = False) -> bool:
+        """Asks again whether this socket may follow its group; closes it with 4403 if not."""
+        if await database_sync_to_async(self._reauthorize)(signed_out):
+            self.checked_at = time.monotonic()
+            return True
+        await self._leave()
+        self._log("socket closed", "access ended")
+        await self.close(code=CLOSE_FORBIDDEN)
+        return False
+
+    def _reauthorize(self, signed_out: bool) -> bool:
+        if self.user_id is None or signed_out:
+            # Opened anonymously (a guest's tracking link), or the session ended: what
+            # an anonymous visitor may follow, which for a guest order is still its page.
+            user: User | AnonymousUser = AnonymousUser()
+        else:
+            user = session_user(session_key=self.session_key, user_id=self.user_id)
+        return self.authorize(user) == self.group_name
+
+    async def _leave(self) -> None:
+        if self.group_name is not None:
+            group, self.group_name = self.group_name, None
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self._discard_user_group()
+
+    async def _discard_user_group(self) -> None:
+        if self.user_id is not None:
+            await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+
+    def _log(self, message: str, reason: str) -> None:
+        logger.warning(
+            message, extra={"path": self.scope.get("path"), "user_id": self.user_id, "reason": reason}
+        )
 
     @staticmethod
     def _parse(text_data: str | None) -> dict[str, Any] | None:

@@ -11,13 +11,20 @@ from django.test import Client
 from restaurant.asgi import application
 
 
-def socket_for(path: str, *, user: Any = None, origin: str = "http://testserver") -> WebsocketCommunicator:
-    """A socket to `path` from `origin`, signed in as `user` (None: anonymous) by a real session cookie."""
+def socket_for(
+    path: str, *, user: Any = None, browser: Client | None = None, origin: str = "http://testserver"
+) -> WebsocketCommunicator:
+    """A socket to `path` from `origin`, signed in as `user` (None: anonymous) by a real session cookie.
+
+    `browser` instead: the socket carries that client's session cookie, as a page's socket
+    carries the browser's, so what the client does over HTTP (sign out) applies to it too.
+    """
     headers = [(b"origin", origin.encode()), (b"host", b"testserver")]
     if user is not None:
-        client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+        browser = Client()
+        browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    if browser is not None:
+        headers.append((b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode()))
     return WebsocketCommunicator(application, path, headers=headers)
 
 

@@ -3,8 +3,12 @@
 // growing, jittered delays; every 10 s it pings with the page's seq, so the
 // server re-joins it to its group (a restarted Redis forgets groups) and
 // resends the state if the page is behind; a socket silent for 25 s is
-// half-open and is reopened. A 4403 close means this visitor may not follow
-// the channel, so it stops.
+// half-open and is reopened. A 4403 close means this visitor may no longer
+// follow the channel (signed out, a role taken away). It asks once more, as
+// the browser may hold a newer session by now (a password changed on this
+// device renews it); if that socket does not open either (a refused socket is
+// refused during the handshake, which browsers report as 1006), it stops and
+// the page shows its "forbidden" state instead of reconnecting forever.
 //
 //   var live = BrigadeLive.open("/ws/…/", {
 //     onMessage: function (message) {…},   // every message, parsed
@@ -22,6 +26,8 @@
     var socket = null;
     var delay = 1000;
     var lastHeard = 0;
+    var askedAgain = false;
+    var heartbeat = null;
 
     function send(message) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -31,6 +37,7 @@
       var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
       socket = new WebSocket(scheme + window.location.host + path);
       socket.onopen = function () {
+        askedAgain = false;
         delay = 1000;
         lastHeard = Date.now();
         handlers.onState("live");
@@ -41,8 +48,16 @@
       };
       socket.onclose = function (event) {
         socket = null;
-        if (event.code === 4403) {
+        if (askedAgain) {
+          window.clearInterval(heartbeat);
           handlers.onState("forbidden");
+          return;
+        }
+        if (event.code === 4403) {
+          // Once: asking again after this needs the server to have let a socket in.
+          askedAgain = true;
+          handlers.onState("reconnecting");
+          window.setTimeout(connect, 1000);
           return;
         }
         handlers.onState("reconnecting");
@@ -52,7 +67,7 @@
       };
     }
 
-    window.setInterval(function () {
+    heartbeat = window.setInterval(function () {
       if (!socket || socket.readyState !== WebSocket.OPEN) return;
       if (Date.now() - lastHeard > SILENT_LIMIT_MS) {
         socket.close();
