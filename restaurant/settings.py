@@ -10,6 +10,7 @@ Every variable is listed, with its default, in .env.example and the README.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -184,11 +185,15 @@ if REDIS_URL:
     _channel_hosts = [
         {"address": REDIS_URL, "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 2000)}
     ]
+    # Pub/sub channels belong to the whole Redis server, whatever the database
+    # number: a prefix per database keeps two deployments (or a CI run and a
+    # developer's tests) sharing one server off each other's sockets.
+    _channel_prefix = f"brigade:asgi:{urlsplit(REDIS_URL).path.strip('/') or '0'}"
     if CHANNEL_LAYER_BACKEND == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": _channel_hosts, "prefix": "brigade:asgi"},
+                "CONFIG": {"hosts": _channel_hosts, "prefix": _channel_prefix},
             }
         }
     else:
@@ -197,7 +202,7 @@ if REDIS_URL:
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 "CONFIG": {
                     "hosts": _channel_hosts,
-                    "prefix": "brigade:asgi",
+                    "prefix": _channel_prefix,
                     "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1500),
                     "expiry": 60,
                 },

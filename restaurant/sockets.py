@@ -43,6 +43,8 @@ from django.contrib.auth import (
 from django.contrib.auth.models import AnonymousUser
 from django.utils.crypto import constant_time_compare
 
+from accounts.session_policy import session_ended_because
+
 if TYPE_CHECKING:
     from accounts.models import User
 
@@ -64,6 +66,19 @@ def user_group(user_id: int) -> str:
 def session_digest(session_key: str) -> str:
     """Names a session in a channel-layer message without putting the session key itself in Redis."""
     return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def socket_route(scope: dict[str, Any]) -> str:
+    """The socket's path with its URL parameters named, never their values.
+
+    Logs are read by more people than may follow an order: its tracking
+    token, in the path, is the guest's only credential.
+    """
+    route = str(scope.get("path", ""))
+    for name, value in scope.get("url_route", {}).get("kwargs", {}).items():
+        if value:
+            route = route.replace(str(value), f"<{name}>")
+    return route
 
 
 def session_user(*, session_key: str | None, user_id: int) -> User | AnonymousUser:
@@ -93,6 +108,9 @@ def session_user(*, session_key: str | None, user_id: int) -> User | AnonymousUs
     session_hash = session.get(HASH_SESSION_KEY) or ""
     valid = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
     if not any(constant_time_compare(session_hash, expected) for expected in valid):
+        return AnonymousUser()
+    # Idle or past its span: the next page would sign it out, so its sockets end now.
+    if session_ended_because(session=session, user=user) is not None:
         return AnonymousUser()
     return user
 
@@ -223,7 +241,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     def _log(self, message: str, reason: str) -> None:
         logger.warning(
-            message, extra={"path": self.scope.get("path"), "user_id": self.user_id, "reason": reason}
+            message, extra={"route": socket_route(self.scope), "user_id": self.user_id, "reason": reason}
         )
 
     @staticmethod

@@ -81,6 +81,7 @@ print(json.dumps({
     "channel_layer": layer["BACKEND"],
     "channel_hosts": layer.get("CONFIG", {}).get("hosts"),
     "channel_capacity": layer.get("CONFIG", {}).get("capacity"),
+    "channel_prefix": layer.get("CONFIG", {}).get("prefix"),
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
 }))
 """
@@ -226,6 +227,17 @@ def test_the_core_channel_layer_can_be_chosen_and_gets_a_sized_capacity(tmp_path
 
     assert chosen["channel_layer"] == "channels_redis.core.RedisChannelLayer"
     assert chosen["channel_capacity"] == 1500
+
+
+def test_each_redis_database_gets_channels_of_its_own(tmp_path: Path) -> None:
+    # Given two deployments on one Redis server, databases 3 and 4
+    prefixes = [
+        integrations(clean_env(tmp_path, REDIS_URL=f"redis://127.0.0.1:6379/{db}"))["channel_prefix"]
+        for db in (3, 4)
+    ]
+
+    # Then their live broadcasts (pub/sub ignores the database) never meet
+    assert prefixes == ["brigade:asgi:3", "brigade:asgi:4"]
 
 
 def test_an_unknown_channel_layer_is_refused(tmp_path: Path) -> None:

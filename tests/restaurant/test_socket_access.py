@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 import uuid
 
 import pytest
@@ -22,6 +23,7 @@ from websockets.sync.client import connect
 
 from accounts.models import User
 from accounts.roles import Actor
+from accounts.session_policy import SIGNED_IN_AT
 from orders.models import Order
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
@@ -418,3 +420,47 @@ def test_signing_out_on_daphne_closes_the_board_socket_with_4403(actors, daphne_
                 assert json.loads(board.recv(timeout=10))["type"] != "board.snapshot"
         assert closed.value.rcvd is not None, web.log()
         assert closed.value.rcvd.code == 4403, web.log()
+
+
+# ---------------------------------------------------------------- session lifetimes and logs
+
+
+def test_a_chefs_board_closes_at_its_next_ping_once_the_shift_is_over(actors, channel_layer, settings):
+    # Given a chef's board, and a session signed in longer ago than a staff session lives
+    browser = _signed_in(actors.chef)
+    board = socket_for(BOARD, browser=browser)
+    session = SessionStore(browser.cookies["sessionid"].value)
+    session[SIGNED_IN_AT] = int(time.time()) - settings.STAFF_SESSION_MAX_AGE_SECONDS - 60
+    session.save()
+
+    async def run():
+        await _open(board)
+        # When the board pings
+        await board.send_json_to({"type": "ping", "seq": -1})
+        answer = await board.receive_output(timeout=5)
+        await board.disconnect()
+        return answer
+
+    # Then it is closed as a page of that session would be signed out
+    assert async_to_sync(run)() == CLOSED_FORBIDDEN
+
+
+def test_a_refused_order_socket_is_logged_without_its_token(small_menu, actors, channel_layer, caplog):
+    # Given another customer's order
+    order = _order(small_menu, owner=actors.other_customer)
+    tracker = _tracker(order, _signed_in(actors.customer))
+
+    async def run():
+        connected, code = await tracker.connect()
+        await tracker.disconnect()
+        return connected, code
+
+    # When a customer tries to follow it
+    connected, code = async_to_sync(run)()
+
+    # Then the socket is refused, and the log names the route, not the token
+    assert (connected, code) == (False, 4403)
+    refused = [record for record in caplog.records if record.getMessage() == "socket refused"]
+    assert refused and refused[0].route == "/ws/orders/<token>/"
+    assert order.tracking_token not in caplog.text
+    assert all(order.tracking_token not in str(vars(record)) for record in caplog.records)
