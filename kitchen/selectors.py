@@ -17,10 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kitchen.models import OPEN_TICKET_STATUSES, BoardClock, Station, Ticket, TicketStatus
-from orders.models import OrderStatus
+from orders.state import RECALLABLE_STATUSES
 
-# Bumped tickets stay on the board (to be recalled) while their order is still in the kitchen.
-RECALLABLE_ORDER_STATUSES = (OrderStatus.IN_PREPARATION, OrderStatus.READY)
 # How many bumped tickets the board keeps in its "recall" strip.
 RECALL_STRIP_LENGTH = 12
 
@@ -82,7 +80,7 @@ def board_tickets() -> list[Ticket]:
     recallable = _with_details(
         Ticket.objects.filter(
             status=TicketStatus.BUMPED,
-            order__status__in=RECALLABLE_ORDER_STATUSES,
+            order__status__in=RECALLABLE_STATUSES,
             station__is_active=True,
         )
     ).order_by("-bumped_at", "-id")[:RECALL_STRIP_LENGTH]

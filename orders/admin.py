@@ -15,14 +15,13 @@ from django.utils.html import format_html
 
 from accounts.roles import Actor
 from menu.money import decimal_to_minor, format_money, minor_to_decimal
+from orders.checkout import order_cancel_by
 from orders.dead_letters import dead_letters_retry
 from orders.models import (
-    REFUNDABLE_PAYMENT_STATUSES,
     DeadLetter,
     Order,
     OrderEvent,
     OrderItem,
-    OrderStatus,
     OutboxEvent,
     Partner,
     PartnerDelivery,
@@ -33,7 +32,8 @@ from orders.models import (
 )
 from orders.partners import partner_delivery_resend, partner_secret_rotate
 from orders.payments.services import payment_refund
-from orders.services import order_cancel, order_transition
+from orders.selectors import order_refundable_payment
+from orders.services import order_mark_paid
 from restaurant.errors import ApplicationError
 
 
@@ -156,7 +156,7 @@ class OrderAdmin(admin.ModelAdmin):
             self._apply(
                 request,
                 queryset,
-                lambda order, actor: order_cancel(order=order, actor=actor, reason=reason),
+                lambda order, actor: order_cancel_by(order=order, actor=actor, reason=reason),
                 "cancelled",
             )
             return None
@@ -175,9 +175,7 @@ class OrderAdmin(admin.ModelAdmin):
         self._apply(
             request,
             queryset,
-            lambda order, actor: order_transition(
-                order=order, to_status=OrderStatus.PAID, actor=actor, reason="payment taken at the till"
-            ),
+            lambda order, actor: order_mark_paid(order=order, actor=actor),
             "marked paid",
         )
 
@@ -189,7 +187,7 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, "Refund one order at a time.", messages.ERROR)
             return None
         order = queryset.get()
-        payment = order.payments.filter(status__in=REFUNDABLE_PAYMENT_STATUSES).first()
+        payment = order_refundable_payment(order=order)
         if payment is None:
             self.message_user(request, f"Order {order.number} has no payment to refund.", messages.ERROR)
             return None

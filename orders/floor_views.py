@@ -14,9 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
+from orders.checkout import order_cancel_by
 from orders.models import Order, OrderStatus
 from orders.selectors import FLOOR_LIMIT, floor_open_orders
-from orders.services import order_cancel, order_transition
+from orders.services import order_mark_paid, order_transition
 from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm, version_field
 from restaurant.validators import refuse_invisible_controls
@@ -62,12 +63,12 @@ def floor_action(request: HttpRequest, order_id: int) -> HttpResponse:
             raise ApplicationError("That action is not on the floor page.", code="invalid_action")
         data = form.cleaned_data
         if data["action"] == "cancel":
-            order_cancel(order=order, actor=actor, reason=data["reason"], expected_version=data["version"])
+            order_cancel_by(order=order, actor=actor, reason=data["reason"], expected_version=data["version"])
+        elif data["action"] == "paid":
+            order_mark_paid(order=order, actor=actor, expected_version=data["version"])
         else:
-            to_status = OrderStatus.PAID if data["action"] == "paid" else OrderStatus.COMPLETED
-            reason = "payment taken at the table" if data["action"] == "paid" else ""
             order_transition(
-                order=order, to_status=to_status, actor=actor, reason=reason, expected_version=data["version"]
+                order=order, to_status=OrderStatus.COMPLETED, actor=actor, expected_version=data["version"]
             )
     except ApplicationError as error:
         context = {**_floor_context(), "errors": [error.message]}

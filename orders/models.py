@@ -321,15 +321,11 @@ class Payment(models.Model):
 
     @property
     def refundable_minor(self) -> int:
+        from orders.state import REFUNDABLE_PAYMENT_STATUSES  # state reads the status enums from here
+
         if self.status not in REFUNDABLE_PAYMENT_STATUSES:
             return 0
         return self.taken_minor - self.refunded_minor - self.refund_reserved_minor
-
-
-# Money was taken: refunds may be made against these.
-REFUNDABLE_PAYMENT_STATUSES = frozenset(
-    {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.MISMATCHED}
-)
 
 
 class PaymentWebhookEvent(models.Model):

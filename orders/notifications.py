@@ -24,10 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from orders.models import Order, OrderEvent, OrderStatus
-
-PAID_STATUSES = frozenset(
-    {OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY, OrderStatus.COMPLETED}
-)
+from orders.state import MONEY_TAKEN_STATUSES
 
 logger = logging.getLogger(__name__)
 # How the audit trail names our own code as the actor (accounts.roles.Actor.system).
@@ -87,7 +84,7 @@ def order_confirmation_send(*, order_id: int) -> bool:
     return _send_once(
         order_id=order_id,
         sent_field="confirmation_sent_at",
-        applies=lambda order: order.status in PAID_STATUSES,
+        applies=lambda order: order.status in MONEY_TAKEN_STATUSES,
         subject="confirmed",
         template="orders/email/confirmation.txt",
         context=lambda order: {

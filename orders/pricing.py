@@ -129,10 +129,6 @@ def price_lines_each(lines: Sequence[CartLine]) -> list[PricedLine | Application
     return results
 
 
-def price_line(line: CartLine) -> PricedLine:
-    return price_lines([line])[0]
-
-
 def price_lines(lines: Sequence[CartLine]) -> list[PricedLine]:
     """Prices every line, or raises ApplicationError for the first bad one."""
     if len(lines) > settings.BRIGADE_MAX_CART_LINES:

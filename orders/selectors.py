@@ -7,7 +7,13 @@ from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.permissions import Capability, can
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import Order, OrderEvent, Payment
+from orders.state import (
+    KITCHEN_STATUSES,
+    OPEN_STATUSES,
+    PAYMENT_PAID_STATUSES,
+    REFUNDABLE_PAYMENT_STATUSES,
+)
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -37,12 +43,21 @@ def orders_of_customer(*, user: User) -> QuerySet[Order]:
     return Order.objects.filter(customer=user).prefetch_related("items").order_by("-created_at")
 
 
-OPEN_STATUSES = (
-    OrderStatus.AWAITING_PAYMENT,
-    OrderStatus.PAID,
-    OrderStatus.IN_PREPARATION,
-    OrderStatus.READY,
-)
+def order_refundable_payment(*, order: Order) -> Payment | None:
+    """The payment a refund of this order goes against, None if no money was taken.
+
+    The one that paid the order (the first, should another arrive late: that
+    one goes back by itself); failing that, the newest that took money without
+    paying the order (an amount mismatch), so what is left of it can go back.
+    """
+    took_money = order.payments.filter(status__in=REFUNDABLE_PAYMENT_STATUSES)
+    paying = took_money.filter(status__in=PAYMENT_PAID_STATUSES).order_by("created_at", "id").first()
+    return paying or took_money.order_by("-created_at", "-id").first()
+
+
+def order_paid_online(*, order: Order) -> bool:
+    payment = order_refundable_payment(order=order)
+    return payment is not None and payment.status in PAYMENT_PAID_STATUSES
 
 
 FLOOR_LIMIT = 200
@@ -56,7 +71,7 @@ def floor_open_orders() -> QuerySet[Order]:
     order a waiter took, off the page.
     """
     rank = Case(
-        When(status__in=(OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY), then=Value(0)),
+        When(status__in=KITCHEN_STATUSES, then=Value(0)),
         When(placed_by__isnull=False, then=Value(1)),
         default=Value(2),
         output_field=IntegerField(),

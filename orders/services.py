@@ -207,14 +207,36 @@ def order_transition(
     return order
 
 
-def order_cancel(*, order: Order, actor: Actor, reason: str, expected_version: int | None = None) -> Order:
+def cancel_reason(*, actor: Actor, reason: str) -> str:
+    """The reason a cancel is recorded with: staff must give one, a customer need not."""
     reason = reason.strip()
     if actor.is_staff_member and not reason:
         raise ApplicationError("Say why the order is cancelled.", code="reason_required")
+    return reason
+
+
+def order_cancel(*, order: Order, actor: Actor, reason: str, expected_version: int | None = None) -> Order:
+    """Calls off an order no money was taken for. Doors call orders.checkout.order_cancel_by,
+    which sends a paid order to its refund instead."""
     return order_transition(
         order=order,
         to_status=OrderStatus.CANCELLED,
         actor=actor,
-        reason=reason or "cancelled by customer",
+        reason=cancel_reason(actor=actor, reason=reason) or "cancelled by customer",
+        expected_version=expected_version,
+    )
+
+
+# The audit trail's words for money staff took in person, at the table or at the till.
+PAID_IN_PERSON = "payment taken in person"
+
+
+def order_mark_paid(*, order: Order, actor: Actor, expected_version: int | None = None) -> Order:
+    """Staff took the money in person (the floor page at the table, the admin's till action)."""
+    return order_transition(
+        order=order,
+        to_status=OrderStatus.PAID,
+        actor=actor,
+        reason=PAID_IN_PERSON,
         expected_version=expected_version,
     )

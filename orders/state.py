@@ -11,6 +11,7 @@ from accounts.permissions import Capability as C
 from accounts.permissions import can
 from accounts.roles import Actor
 from orders.models import OrderStatus as S
+from orders.models import PaymentStatus as P
 
 TRANSITIONS: dict[tuple[str, str], frozenset[C]] = {
     # Payment confirmed by the provider, or taken at the table by staff.
@@ -30,9 +31,23 @@ TRANSITIONS: dict[tuple[str, str], frozenset[C]] = {
 # Capabilities that reach only the actor's own orders.
 OWN_ORDERS_ONLY = frozenset({C.CANCEL_OWN_UNPAID_ORDER, C.CANCEL_OWN_PAID_ORDER})
 
+# The one home of every set of statuses: code that asks "is it one of these?"
+# imports the set from here instead of spelling its own.
+
 # The kitchen may see an order only from here on: nothing is cooked unpaid.
 KITCHEN_STATUSES = (S.PAID, S.IN_PREPARATION, S.READY)
+# Bumped tickets stay on the board, to be recalled, while their order is in these.
+RECALLABLE_STATUSES = (S.IN_PREPARATION, S.READY)
+# Still someone's work on the floor: waiting for payment, or paid and not yet handed over.
+OPEN_STATUSES = (S.AWAITING_PAYMENT, *KITCHEN_STATUSES)
+# Money was taken and is held: such an order is refunded, never cancelled.
+MONEY_TAKEN_STATUSES = frozenset({*KITCHEN_STATUSES, S.COMPLETED})
 FINAL_STATUSES = frozenset({S.CANCELLED, S.REFUNDED})
+
+# Payments that paid their order (a mismatched one never does).
+PAYMENT_PAID_STATUSES = frozenset({P.SUCCEEDED, P.PARTIALLY_REFUNDED})
+# Money was taken: refunds may be made against these.
+REFUNDABLE_PAYMENT_STATUSES = frozenset({*PAYMENT_PAID_STATUSES, P.MISMATCHED})
 
 
 def is_allowed(from_status: str, to_status: str) -> bool:

@@ -16,24 +16,15 @@ from accounts.selectors import default_address_for
 from menu.models import MenuItem
 from menu.selectors import menu_categories, menu_item_detail
 from orders.cart import SessionCart
+from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
 from orders.models import Order, OrderStatus
-from orders.payments.services import (
-    PaymentsUnavailable,
-    order_cancel_paid,
-    payment_start,
-    payments_available,
-)
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
-from orders.services import OrderDetails, order_cancel, order_place
+from orders.services import OrderDetails
 from restaurant.error_views import error_json, wants_json
 from restaurant.errors import ApplicationError
 
-PAYMENTS_DOWN = (
-    "Payments are temporarily unavailable, so we cannot take your order right now. "
-    "Please try again in a few minutes."
-)
 CHECKOUT_TOKENS_KEY = "checkout_tokens"
 CHECKOUT_TOKENS_KEPT = 20
 
@@ -211,34 +202,27 @@ def checkout(request: HttpRequest) -> HttpResponse:
         delivery_address=data["delivery_address"],
         special_instructions=data["special_instructions"],
     )
-    if not payments_available():
-        # Taking an order nobody can pay for would only make it expire later.
-        return _checkout_page(request, form, [PAYMENTS_DOWN], status=503)
     try:
-        order, created = order_place(
+        result = order_checkout(
             lines=cart.cart_lines(),
             details=details,
             actor=_actor(request),
             idempotency_key=data["checkout_token"],
+            absolute_url=request.build_absolute_uri,
         )
     except ApplicationError as error:
+        if "cancelled_order" in error.data:
+            # The token made an order that is gone now: the next try needs a fresh one.
+            form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
+            # SessionMiddleware saves nothing on a 5xx answer, and this one is a 503:
+            # without saving here the fresh token would be refused as expired.
+            request.session.save()
         return _checkout_page(request, form, [error.message], status=error.status)
-    if not created:
-        return redirect(order)
-    if order.placed_by_id is not None:
-        # A table's order: paid to the waiter at the table (floor page).
+    if not result.keep_cart:
         cart.clear()
-        messages.success(request, f"Order {order.number} is placed for {order.where()}.")
-        return redirect(order)
-    try:
-        session = payment_start(order=order, return_url=request.build_absolute_uri(order.get_absolute_url()))
-    except PaymentsUnavailable:
-        # Nothing half-made: the order goes, the cart stays for a later try.
-        order_cancel(order=order, actor=Actor.system("payments"), reason="payments unavailable at checkout")
-        form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
-        return _checkout_page(request, form, [PAYMENTS_DOWN], status=503)
-    cart.clear()
-    return redirect(session.redirect_url)
+    if result.next_step == CheckoutStep.PAY_AT_TABLE:
+        messages.success(request, f"Order {result.order.number} is placed for {result.order.where()}.")
+    return redirect(result.next_url)
 
 
 def _viewable_order(request: HttpRequest, token: str) -> Order:
@@ -261,17 +245,12 @@ def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
-        if order.status == OrderStatus.PAID:
-            order = order_cancel_paid(
-                order=order, actor=_actor(request), expected_version=form.cleaned_data["version"]
-            )
-        else:
-            order = order_cancel(
-                order=order,
-                actor=_actor(request),
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data["version"],
-            )
+        order = order_cancel_by(
+            order=order,
+            actor=_actor(request),
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+        )
     except ApplicationError as error:
         order.refresh_from_db()
         context = {"order": order, "errors": [error.message]}

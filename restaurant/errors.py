@@ -1,8 +1,9 @@
 """The one domain error type. Services raise it; doors turn it into answers.
 
 Each error has a stable machine-readable `code`, a message a person can act on
-and optional `data`. Browser views show the message; the API renders
-{"error": {"code", "message", "data"}} with `status`.
+and optional `data`. Browser views show the message; programs get the one
+JSON error body, built only by restaurant.error_views.error_json (it adds
+the request id), with `status`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ class ApplicationError(Exception):
         self.message = message
         self.code = code or self.default_code
         self.data = data or {}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "data": self.data}}
 
 
 class NotFound(ApplicationError):

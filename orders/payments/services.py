@@ -33,17 +33,14 @@ from orders.payments.base import (
     ProviderEvent,
     ProviderRefused,
 )
+from orders.selectors import order_refundable_payment
 from orders.services import order_cancel, order_transition
+from orders.state import MONEY_TAKEN_STATUSES, PAYMENT_PAID_STATUSES
 from restaurant.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
 
 PAYMENTS = Actor.system("payments")
-
-# Statuses an order can be refunded from (money was taken).
-_ORDER_REFUNDABLE = frozenset(
-    {OrderStatus.PAID, OrderStatus.IN_PREPARATION, OrderStatus.READY, OrderStatus.COMPLETED}
-)
 
 
 class PaymentsUnavailable(ApplicationError):
@@ -368,7 +365,7 @@ def payment_refund(
             created
             and payment.refundable_minor == 0
             and payment.status != PaymentStatus.MISMATCHED
-            and order.status in _ORDER_REFUNDABLE
+            and order.status in MONEY_TAKEN_STATUSES
         ):
             note = f"refund of {format_money(payment.taken_minor, payment.taken_currency)}: {reason}"
             order_transition(order=order, to_status=OrderStatus.REFUNDED, actor=actor, reason=note)
@@ -381,7 +378,9 @@ def payment_refund(
         return Refund.objects.select_related("payment").get(pk=refund.pk), True
 
 
-def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | None = None) -> Order:
+def order_cancel_paid(
+    *, order: Order, actor: Actor, reason: str = "", expected_version: int | None = None
+) -> Order:
     """A customer calls off their paid order before the kitchen starts it.
 
     The order moves to "refunded" first: of this and a chef starting it at the
@@ -390,8 +389,9 @@ def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | Non
     owed the moment the order says so; a task asks the provider after commit
     (and the sweep, if the process died first).
     """
-    paying = order.payments.filter(status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED))
-    if not paying.exists():
+    reason = reason.strip() or "cancelled by the customer before preparation"
+    paying = order_refundable_payment(order=order)
+    if paying is None or paying.status not in PAYMENT_PAID_STATUSES:
         raise ApplicationError(
             "This order was not paid online; ask a member of staff.", code="no_online_payment"
         )
@@ -400,15 +400,15 @@ def order_cancel_paid(*, order: Order, actor: Actor, expected_version: int | Non
             order=order,
             to_status=OrderStatus.REFUNDED,
             actor=actor,
-            reason="cancelled by the customer before preparation",
+            reason=reason,
             expected_version=expected_version,
         )
-        payment = paying.select_for_update().order_by("pk").first()
-        if payment is not None and payment.refundable_minor > 0:
+        payment = Payment.objects.select_for_update().get(pk=paying.pk)
+        if payment.refundable_minor > 0:
             _refund_owed(
                 payment=payment,
                 amount_minor=payment.refundable_minor,
-                reason="cancelled by the customer before preparation",
+                reason=reason,
                 idempotency_key=f"cancel-{order.pk}-{payment.pk}",
             )
     return order

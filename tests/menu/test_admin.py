@@ -14,7 +14,7 @@ from menu.models import Category, MenuItem, ModifierGroup
 from menu.money import format_money
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.pricing import CartLine
-from orders.services import OrderDetails, order_place
+from orders.services import PAID_IN_PERSON, OrderDetails, order_place
 from tests.conftest import client_for
 
 MANAGER_EMAIL = "manager@brigade.example"
@@ -276,7 +276,7 @@ def test_paid_order_cannot_be_cancelled_from_admin(manager_client: Client, manag
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     till = OrderEvent.objects.get(order=order, to_status=OrderStatus.PAID)
-    assert (till.actor, till.reason) == (manager, "payment taken at the till")
+    assert (till.actor, till.reason) == (manager, PAID_IN_PERSON)
     assert "1 order(s) marked paid." in manager_client.get(ORDER_CHANGELIST_URL).content.decode()
 
     refused = _run_order_action(manager_client, "cancel_orders", order, apply="1", reason="Customer called")

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Order, OrderEvent, OrderStatus
+from orders.services import PAID_IN_PERSON
 from tests.conftest import client_for
 from tests.orders.flows import add_to_cart, checkout
 
@@ -43,7 +44,7 @@ def test_a_waiter_takes_payment_then_serves_the_order(actors, small_menu):
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     event = OrderEvent.objects.filter(order=order).last()
-    assert (event.actor, event.reason) == (actors.waiter, "payment taken at the table")
+    assert (event.actor, event.reason) == (actors.waiter, PAID_IN_PERSON)
 
 
 def test_a_waiter_must_say_why_an_order_is_cancelled(actors, small_menu):
