@@ -65,7 +65,7 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
     form = SandboxChoiceForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "orders/sandbox_checkout.html", {**context, "errors": ["Choose an outcome."]}, 400
+            request, "orders/sandbox_checkout.html", {**context, "errors": ["Choose an outcome."]}, status=400
         )
     outcome = form.cleaned_data["outcome"]
     body = sandbox_event_body(

@@ -73,7 +73,7 @@ def _cart_context(request: HttpRequest) -> dict[str, object]:
             rows.append({"id": line_id, "priced": None, "error": priced.message})
     return {
         "rows": rows,
-        "subtotal_minor": sum(row["priced"].line_total_minor for row in rows if row["priced"]),
+        "subtotal_minor": sum(row["priced"].line_total_minor for row in rows if row["priced"]),  # type: ignore[attr-defined]
         "has_problems": any(row["error"] for row in rows),
     }
 
@@ -111,7 +111,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     slug = (
         MenuItem.objects.filter(pk=form.cleaned_data.get("item") or 0).values_list("slug", flat=True).first()
     )
-    item = menu_item_detail(slug=slug) if slug else None
+    item = menu_item_detail(slug=slug) if slug else None  # type: ignore[assignment]
     if item is None:
         return render(
             request, "menu/index.html", {"categories": menu_categories(), "errors": errors}, status=400
@@ -284,4 +284,4 @@ def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_GET
 def my_orders(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/mine.html", {"orders": orders_of_customer(user=request.user)})
+    return render(request, "orders/mine.html", {"orders": orders_of_customer(user=request.user)})  # type: ignore[arg-type]

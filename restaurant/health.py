@@ -42,7 +42,7 @@ def _ping_redis(url: str) -> None:
 
 
 def _cache_backend() -> str:
-    return "redis" if "redis" in settings.CACHES["default"]["BACKEND"].lower() else "local memory"
+    return "redis" if "redis" in str(settings.CACHES["default"]["BACKEND"]).lower() else "local memory"
 
 
 def _channel_layer_backend() -> str:
