@@ -76,9 +76,9 @@ def _own_address_or_404(request: AuthenticatedHttpRequest, pk: int) -> Address:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _profile_page(request)
     form = ProfileForm(request.POST)
     if not form.is_valid():
@@ -106,10 +106,10 @@ def address_add(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def address_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     address = _own_address_or_404(request, pk)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form = AddressForm(
             initial={
                 "label": address.label,

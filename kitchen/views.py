@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.permissions import Capability, can
@@ -60,7 +60,7 @@ def _board_page(
 
 
 @login_required
-@require_GET
+@require_safe
 def board(request: AuthenticatedHttpRequest, station_slug: str | None = None) -> HttpResponse:
     _board_actor(request)
     station = get_object_or_404(Station, slug=station_slug, is_active=True) if station_slug else None
