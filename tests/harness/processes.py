@@ -5,7 +5,7 @@ go with it), writes stdout and stderr to a log file, is waited for with a
 bound, and is stopped as a group: SIGTERM, then SIGKILL after a timeout, and
 reaped. The `processes` fixture (tests/conftest.py) keeps every process a test
 starts, stops what is left when the test ends, and attaches each log's tail
-to the report of a test that failed.
+(and what each watched receiver got) to the report of a test that failed.
 """
 
 from __future__ import annotations
@@ -114,10 +114,11 @@ class Process:
 
 @dataclass
 class Processes:
-    """Every process one test starts, in order."""
+    """Every process one test starts, in order, and the receivers it runs in this process."""
 
     log_dir: Path
     started: list[Process] = field(default_factory=list)
+    watched: list[tuple[str, Callable[[], str]]] = field(default_factory=list)
 
     def start(
         self,
@@ -144,12 +145,17 @@ class Processes:
         self.started.append(process)
         return process
 
+    def watch(self, name: str, describe: Callable[[], str]) -> None:
+        """A receiver in this process (SMTP, a partner's endpoint); what it got joins a failure's report."""
+        self.watched.append((name, describe))
+
     def stop_all(self) -> None:
         for process in reversed(self.started):
             process.stop()
 
     def report(self) -> list[tuple[str, str]]:
-        return [(f"log of {p.name} (pid {p.pid})", p.explain()) for p in self.started]
+        logs = [(f"log of {p.name} (pid {p.pid})", p.explain()) for p in self.started]
+        return logs + [(name, describe()) for name, describe in self.watched]
 
 
 @contextmanager

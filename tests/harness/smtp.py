@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.harness.processes import free_port
+from tests.harness.processes import Processes, free_port
 
 HOLD_TIMEOUT = 30.0
 
@@ -109,8 +109,9 @@ class SmtpSink:
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
+def smtp_sink(processes: Processes) -> Iterator[SmtpSink]:
     sink = SmtpSink(port=free_port())
+    processes.watch("SMTP receiver", sink.describe)
     controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port, ready_timeout=10)
     controller.start()
     try:

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.harness.processes import Processes
+
 MAX_BODY = 1024 * 1024
 
 
@@ -127,11 +129,12 @@ def allow_private_partner_urls(settings, monkeypatch) -> None:  # type: ignore[n
 
 
 @pytest.fixture
-def webhook_receiver(settings, monkeypatch) -> Iterator[WebhookReceiver]:  # type: ignore[no-untyped-def]
+def webhook_receiver(settings, monkeypatch, processes: Processes) -> Iterator[WebhookReceiver]:  # type: ignore[no-untyped-def]
     """A partner on 127.0.0.1, so private partner URLs are allowed while it runs."""
     allow_private_networks(settings, monkeypatch)
     server = _Server(("127.0.0.1", 0), _Handler)
     receiver = WebhookReceiver(port=server.server_address[1])
+    processes.watch("partner webhook receiver", receiver.describe)
     server.receiver = receiver
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
