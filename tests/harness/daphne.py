@@ -47,8 +47,8 @@ def daphne_command(port: int) -> list[str]:
 
 @pytest.fixture
 def daphne_instance(
-    transactional_db, processes: Processes, tmp_path: Path
-) -> Iterator[Callable[..., Daphne]]:  # type: ignore[no-untyped-def]
+    transactional_db: None, processes: Processes, tmp_path: Path
+) -> Iterator[Callable[..., Daphne]]:
     """Starts daphne instances on free loopback ports; stops them after the test.
 
     `start(env={...})` adds environment variables for that instance.

@@ -60,7 +60,7 @@ class _Handler:
                 ReceivedMail(
                     mail_from=envelope.mail_from,
                     rcpt_tos=tuple(envelope.rcpt_tos),
-                    message=message,  # type: ignore[arg-type]
+                    message=message,
                 )
             )
         return "250 2.0.0 Message accepted for delivery"

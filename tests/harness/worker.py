@@ -152,7 +152,7 @@ def worker_env(sink: SmtpSink | None, extra: Mapping[str, str] | None = None) ->
 
 
 @pytest.fixture
-def celery_worker(transactional_db, processes: Processes) -> Iterator[Callable[..., Worker]]:  # type: ignore[no-untyped-def]
+def celery_worker(transactional_db: None, processes: Processes) -> Iterator[Callable[..., Worker]]:
     """Starts real workers: `celery_worker(smtp_sink)` returns a ready Worker.
 
     Queues are purged first (pass purge=False when the test has just checked
