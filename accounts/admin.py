@@ -92,7 +92,7 @@ class UserAdmin(DjangoUserAdmin):
         return ", ".join(sorted(group.name for group in user.groups.all()))
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
-        readonly = ("last_login", "date_joined")
+        readonly: tuple[str, ...] = ("last_login", "date_joined")
         if not request.user.is_superuser:
             # What a manager may grant ends at the roles: superuser and raw
             # permissions would let anyone sidestep the permission matrix, and

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -11,12 +11,13 @@ from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.permissions import Capability, can
 
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 _INTEGER = re.compile(r"^-?[0-9]+$")
 # The date drill-down's query parameters (created_at__year=…): Django builds a
 # datetime from them and only catches ValueError, so a year past the C long
@@ -106,9 +107,9 @@ class BrigadeAdminSite(admin.AdminSite):
         messages.warning(request, "Managers need an authenticator app to use admin: set one up first.")
         return _redirect("mfa_activate_totp", next_url)
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         # Every admin page goes through here, so one check covers every model's actions and lists.
-        def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if (request.method == "POST" and _ids_out_of_range(request)) or _date_part_out_of_range(request):
                 from restaurant.error_views import error_response
 
@@ -116,7 +117,7 @@ class BrigadeAdminSite(admin.AdminSite):
             return view(request, *args, **kwargs)
 
         bounded.__dict__.update(getattr(view, "__dict__", {}))
-        return super().admin_view(bounded, cacheable)
+        return cast("_View", super().admin_view(bounded, cacheable))
 
 
 def _redirect(urlname: str, next_url: str) -> HttpResponseRedirect:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.db.models import Model
 
 from accounts.models import Address, User
 from restaurant.forms import StrictForm
 from restaurant.validators import refuse_invisible_controls, validate_phone
 
 
-def _max_length(model: type, name: str) -> int:
-    return model._meta.get_field(name).max_length
+def _max_length(model: type[Model], name: str) -> int:
+    limit = model._meta.get_field(name).max_length  # type: ignore[union-attr]
+    assert limit is not None, f"{model.__name__}.{name} is a text column with a length"
+    return int(limit)
 
 
 def _text_field(
-    model: type, name: str, *, label: str, required: bool = True, **kwargs: object
+    model: type[Model], name: str, *, label: str, required: bool = True, **kwargs: Any
 ) -> forms.CharField:
     limit = _max_length(model, name)
     return forms.CharField(
@@ -39,7 +44,7 @@ class ProfileForm(StrictForm):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel"}),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
@@ -65,7 +70,7 @@ class AddressForm(StrictForm):
     )
     make_default = forms.BooleanField(label="Use as my default delivery address", required=False)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["street"].widget.attrs["autocomplete"] = "address-line1"
         self.fields["city"].widget.attrs["autocomplete"] = "address-level2"

@@ -11,12 +11,13 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import AddressActionForm, AddressForm, ProfileForm
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import Address
 from accounts.selectors import address_of, addresses_of
 from restaurant.errors import ApplicationError, NotFound
@@ -32,7 +33,7 @@ def _form_errors(form: Form) -> list[str]:
 
 
 def _profile_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
     profile_form: ProfileForm | None = None,
     address_form: AddressForm | None = None,
@@ -56,13 +57,18 @@ def _profile_page(
 
 
 def _address_page(
-    request: HttpRequest, *, address: Address, form: AddressForm, errors: list[str], status: int = 200
+    request: AuthenticatedHttpRequest,
+    *,
+    address: Address,
+    form: AddressForm,
+    errors: list[str],
+    status: int = 200,
 ) -> HttpResponse:
     context = {"address": address, "form": form, "errors": errors}
     return render(request, "accounts/address_form.html", context, status=status)
 
 
-def _own_address_or_404(request: HttpRequest, pk: int) -> Address:
+def _own_address_or_404(request: AuthenticatedHttpRequest, pk: int) -> Address:
     address = address_of(user=request.user, address_id=pk)
     if address is None:
         raise Http404("No such address.")
@@ -70,9 +76,9 @@ def _own_address_or_404(request: HttpRequest, pk: int) -> Address:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
+@require_http_methods(["GET", "HEAD", "POST"])
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method in ("GET", "HEAD"):
         return _profile_page(request)
     form = ProfileForm(request.POST)
     if not form.is_valid():
@@ -87,7 +93,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def address_add(request: HttpRequest) -> HttpResponse:
+def address_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AddressForm(request.POST)
     if not form.is_valid():
         return _profile_page(request, address_form=form, errors=_form_errors(form), status=400)
@@ -100,10 +106,10 @@ def address_add(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
-def address_edit(request: HttpRequest, pk: int) -> HttpResponse:
+@require_http_methods(["GET", "HEAD", "POST"])
+def address_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     address = _own_address_or_404(request, pk)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         form = AddressForm(
             initial={
                 "label": address.label,
@@ -128,7 +134,7 @@ def address_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _address_action(
-    request: HttpRequest, pk: int, action: Callable[..., object], success: str
+    request: AuthenticatedHttpRequest, pk: int, action: Callable[..., object], success: str
 ) -> HttpResponse:
     address = _own_address_or_404(request, pk)
     form = AddressActionForm(request.POST)
@@ -146,13 +152,13 @@ def _address_action(
 
 @login_required
 @require_POST
-def address_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def address_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _address_action(request, pk, services.address_delete, "Address “{label}” deleted.")
 
 
 @login_required
 @require_POST
-def address_set_default(request: HttpRequest, pk: int) -> HttpResponse:
+def address_set_default(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _address_action(
         request, pk, services.address_set_default, "“{label}” is now your default delivery address."
     )

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 
@@ -29,7 +31,7 @@ STAFF_ROLES = frozenset({Role.WAITER, Role.CHEF, Role.MANAGER})
 GROUP_ROLES = (Role.CUSTOMER, Role.WAITER, Role.CHEF, Role.MANAGER)
 
 
-def roles_of(user: User) -> frozenset[Role]:
+def roles_of(user: User | AnonymousUser) -> frozenset[Role]:
     if not user.is_authenticated or not user.is_active:
         return frozenset()
     if user.is_superuser:
@@ -53,7 +55,10 @@ class Actor:
     user: User | None = None
 
     @classmethod
-    def for_user(cls, user: User) -> Actor:
+    def for_user(cls, user: User | AnonymousUser) -> Actor:
+        if not user.is_authenticated:
+            # No roles, so every capability check refuses; doors ask for a sign-in first.
+            return cls(label="anonymous")
         return cls(label=user.email or user.username, roles=roles_of(user), user=user)
 
     @classmethod

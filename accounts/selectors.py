@@ -60,6 +60,7 @@ def users_administrable_by(*, editor: User | AnonymousUser) -> QuerySet[User]:
         return User.objects.all()
     if not can(editor, Capability.MANAGE_PEOPLE):
         return User.objects.none()
+    assert isinstance(editor, User), "only a signed-in account manages people"
     out_of_reach = Group.objects.exclude(pk__in=groups_grantable_by(editor=editor))
     return (
         User.objects.filter(is_superuser=False, user_permissions=None)

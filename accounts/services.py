@@ -22,7 +22,7 @@ _MAX_ID = 2**63 - 1
 def _check_lengths(model: type[models.Model], **values: str) -> None:
     """Refuse (never truncate) text longer than its column; forms say so first."""
     for name, value in values.items():
-        limit = model._meta.get_field(name).max_length
+        limit = model._meta.get_field(name).max_length  # type: ignore[union-attr]
         if limit is not None and len(value) > limit:
             raise ApplicationError(
                 f"{name.replace('_', ' ').capitalize()} is limited to {limit} characters.",

@@ -13,6 +13,7 @@ from allauth.mfa.base.views import AuthenticateView
 from allauth.mfa.base.views import ReauthenticateView as MFAReauthenticateView
 from django.http import HttpRequest, HttpResponse
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.sign_in_limits import sign_in_attempt
 
 
@@ -38,7 +39,7 @@ class RateLimitedMFAAuthenticateView(AuthenticateView):
 class RateLimitedMFAReauthenticateView(MFAReauthenticateView):
     """A signed-in user proving the second factor again (admin asks for it)."""
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         refused = sign_in_attempt(request, door="second factor again", login=request.user.email)
         return refused or super().post(request, *args, **kwargs)
 
@@ -46,7 +47,7 @@ class RateLimitedMFAReauthenticateView(MFAReauthenticateView):
 class RateLimitedReauthenticateView(ReauthenticateView):
     """A signed-in user typing their password again (before setting up a second factor)."""
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         refused = sign_in_attempt(request, door="password again", login=request.user.email)
         return refused or super().post(request, *args, **kwargs)
 

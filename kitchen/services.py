@@ -84,7 +84,7 @@ def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
         if order.status not in KITCHEN_STATUSES or order.tickets.exists():
             return []
         lines = list(OrderItem.objects.filter(order=order))
-        routes = dict(
+        routes: dict[int | None, int] = dict(
             ItemRoute.objects.filter(
                 menu_item_id__in=[line.menu_item_id for line in lines if line.menu_item_id],
                 station__is_active=True,

@@ -15,8 +15,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from kitchen.models import OPEN_TICKET_STATUSES, Station, TicketStatus
@@ -34,7 +35,7 @@ class TicketMoveForm(StrictForm):
     board = forms.SlugField(required=False, max_length=60)
 
 
-def _board_actor(request: HttpRequest) -> Actor:
+def _board_actor(request: AuthenticatedHttpRequest) -> Actor:
     actor = Actor.for_user(request.user)
     if not can(actor, Capability.USE_KITCHEN_BOARD):
         raise PermissionDenied("The kitchen board is for chefs and managers.")
@@ -59,8 +60,8 @@ def _board_page(
 
 
 @login_required
-@require_GET
-def board(request: HttpRequest, station_slug: str | None = None) -> HttpResponse:
+@require_safe
+def board(request: AuthenticatedHttpRequest, station_slug: str | None = None) -> HttpResponse:
     _board_actor(request)
     station = get_object_or_404(Station, slug=station_slug, is_active=True) if station_slug else None
     return _board_page(request, station)
@@ -68,7 +69,7 @@ def board(request: HttpRequest, station_slug: str | None = None) -> HttpResponse
 
 @login_required
 @require_POST
-def ticket_move_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_move_view(request: AuthenticatedHttpRequest, ticket_id: int) -> HttpResponse:
     actor = _board_actor(request)
     form = TicketMoveForm(request.POST)
     board_slug = form.cleaned_data.get("board") if form.is_valid() else ""

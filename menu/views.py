@@ -1,16 +1,16 @@
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from menu.selectors import menu_categories, menu_item_detail
 
 
-@require_GET
+@require_safe
 def menu_index(request: HttpRequest) -> HttpResponse:
     return render(request, "menu/index.html", {"categories": menu_categories()})
 
 
-@require_GET
+@require_safe
 def item_detail(request: HttpRequest, slug: str) -> HttpResponse:
     item = menu_item_detail(slug=slug)
     if item is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -377,7 +378,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
 RECENT_DELIVERIES = 20
 
 
-def _https_by_default(field: models.Field, **kwargs: object) -> forms.Field | None:
+def _https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:
     # A URL typed without a scheme is taken as https (Django 6's default).
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")

@@ -28,7 +28,7 @@ class OrderTrackerConsumer(LiveStateConsumer):
         return order_group(order.pk)
 
     def snapshot(self) -> dict[str, Any]:
-        return order_snapshot(Order.objects.get(pk=self.order_id))
+        return order_snapshot(Order.objects.get(pk=self.order_id))  # type: ignore[misc]  # set by authorize
 
     def current_seq(self) -> int:
-        return Order.objects.values_list("version", flat=True).get(pk=self.order_id)
+        return Order.objects.values_list("version", flat=True).get(pk=self.order_id)  # type: ignore[misc]

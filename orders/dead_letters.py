@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from celery import Task
@@ -49,9 +50,7 @@ def dead_letters_retry(*, letter_ids: list[int]) -> int:
             pk__in=letter_ids, retried_at__isnull=True
         ):
             task = app.tasks[letter.task_name]
-            transaction.on_commit(
-                lambda task=task, letter=letter: task.apply_async(args=letter.args, kwargs=letter.kwargs)
-            )
+            transaction.on_commit(partial(task.apply_async, args=letter.args, kwargs=letter.kwargs))
             letter.retried_at = timezone.now()
             letter.save(update_fields=["retried_at"])
             sent += 1

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
@@ -46,7 +46,7 @@ def _floor_context() -> dict[str, object]:
 
 
 @login_required
-@require_GET
+@require_safe
 def floor(request: HttpRequest) -> HttpResponse:
     _floor_actor(request)
     return render(request, "orders/floor.html", _floor_context())

@@ -46,7 +46,10 @@ class AddToCartForm(StrictForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         values = [
-            value for name in self.data if MODIFIER_FIELD.match(name) for value in self.data.getlist(name)
+            value
+            for name in self.data
+            if MODIFIER_FIELD.match(name)
+            for value in self.data.getlist(name)  # type: ignore[attr-defined]
         ]
         try:
             cleaned["options"] = parse_id_list(values)

@@ -423,7 +423,7 @@ def new_partner_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def new_delivery_public_id():  # type: ignore[no-untyped-def]
+def new_delivery_public_id():
     # Imported here, like ValidationError below, so this section is self-contained.
     import uuid
 

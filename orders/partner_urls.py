@@ -107,7 +107,7 @@ def _parts(url: str) -> tuple[str, str, int]:
 def _resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the name has; OSError (socket.gaierror) when it has none."""
     found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in found))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found))
 
 
 def _refuse_internal(host: str, addresses: list[IPAddress]) -> None:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -224,7 +225,7 @@ class _PinnedAdapter(HTTPAdapter):
         self._destination = destination
         super().__init__(max_retries=0)
 
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):  # type: ignore[no-untyped-def]
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         host_params = {**host_params, "host": self._destination.address}
         if host_params.get("scheme") == "https":
@@ -423,7 +424,7 @@ def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
             task_name=DELIVER_TASK_NAME, args__0__in=ids, retried_at__isnull=True
         ).update(retried_at=now)
         for pk in ids:
-            transaction.on_commit(lambda pk=pk: deliver_partner_webhook.delay(pk))
+            transaction.on_commit(partial(deliver_partner_webhook.delay, pk))
     logger.info("partner webhooks resent", extra={"delivery_ids": ids})
     return len(ids)
 

@@ -50,7 +50,7 @@ class SandboxChoiceForm(StrictForm):
     outcome = forms.ChoiceField(choices=[("approve", "approve"), ("decline", "decline"), ("slow", "slow")])
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
     if settings.PAYMENT_PROVIDER != "sandbox":
         raise Http404("The sandbox is off.")
@@ -60,12 +60,12 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
     if payment is None:
         raise Http404("No such test payment.")
     context = {"payment": payment, "order": payment.order, "slow_seconds": SLOW_SECONDS}
-    if request.method == "GET" or payment.status != PaymentStatus.PENDING:
+    if request.method in ("GET", "HEAD") or payment.status != PaymentStatus.PENDING:
         return render(request, "orders/sandbox_checkout.html", context)
     form = SandboxChoiceForm(request.POST)
     if not form.is_valid():
         return render(
-            request, "orders/sandbox_checkout.html", {**context, "errors": ["Choose an outcome."]}, 400
+            request, "orders/sandbox_checkout.html", {**context, "errors": ["Choose an outcome."]}, status=400
         )
     outcome = form.cleaned_data["outcome"]
     body = sandbox_event_body(

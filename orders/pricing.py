@@ -105,7 +105,7 @@ def _price_one(line: CartLine, item: MenuItem | None) -> PricedLine:
     if option_ids - seen:
         raise ApplicationError(f"An option chosen does not belong to {item.name}.", code="foreign_option")
 
-    unit_price = item.price_minor + sum(int(m["price_delta_minor"]) for m in modifiers)
+    unit_price = item.price_minor + sum(int(m["price_delta_minor"]) for m in modifiers)  # type: ignore[call-overload]
     if unit_price < 0:
         raise ApplicationError("That combination has no valid price.", code="invalid_price")
     return PricedLine(

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Address
 from accounts.roles import Actor
@@ -64,7 +64,7 @@ def _cart_context(request: HttpRequest) -> dict[str, object]:
             rows.append({"id": line_id, "priced": None, "error": priced.message})
     return {
         "rows": rows,
-        "subtotal_minor": sum(row["priced"].line_total_minor for row in rows if row["priced"]),
+        "subtotal_minor": sum(row["priced"].line_total_minor for row in rows if row["priced"]),  # type: ignore[attr-defined]
         "has_problems": any(row["error"] for row in rows),
     }
 
@@ -102,7 +102,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     slug = (
         MenuItem.objects.filter(pk=form.cleaned_data.get("item") or 0).values_list("slug", flat=True).first()
     )
-    item = menu_item_detail(slug=slug) if slug else None
+    item = menu_item_detail(slug=slug) if slug else None  # type: ignore[assignment]
     if item is None:
         return render(
             request, "menu/index.html", {"categories": menu_categories(), "errors": errors}, status=400
@@ -110,7 +110,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     return render(request, "menu/item.html", {"item": item, "errors": errors}, status=400)
 
 
-@require_GET
+@require_safe
 def cart_view(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/cart.html", _cart_context(request))
 
@@ -167,10 +167,10 @@ def _checkout_page(
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     cart = SessionCart(request.session)
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if not len(cart):
             messages.info(request, "Your cart is empty: add something from the menu first.")
             return redirect("orders:cart")
@@ -232,7 +232,7 @@ def _viewable_order(request: HttpRequest, token: str) -> Order:
     return order
 
 
-@require_GET
+@require_safe
 def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     order = _viewable_order(request, token)
     return render(request, "orders/detail.html", {"order": order})
@@ -261,6 +261,6 @@ def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def my_orders(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/mine.html", {"orders": orders_of_customer(user=request.user)})
+    return render(request, "orders/mine.html", {"orders": orders_of_customer(user=request.user)})  # type: ignore[arg-type]

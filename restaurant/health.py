@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _ping_redis(url: str) -> None:
 
 
 def _cache_backend() -> str:
-    return "redis" if "redis" in settings.CACHES["default"]["BACKEND"].lower() else "local memory"
+    return "redis" if "redis" in str(settings.CACHES["default"]["BACKEND"]).lower() else "local memory"
 
 
 def _channel_layer_backend() -> str:
@@ -95,13 +95,13 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@require_safe
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, dict[str, object]] = {}

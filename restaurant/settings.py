@@ -10,6 +10,7 @@ Every variable is listed, with its default, in .env.example and the README.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -141,7 +142,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": str(VAR_DIR / "db.sqlite3"),
             # IMMEDIATE takes the write lock when a transaction starts, so two
             # checkouts at once wait for each other instead of one failing with
             # "database is locked" half-way through.
@@ -190,7 +191,7 @@ if REDIS_URL:
     # developer's tests) sharing one server off each other's sockets.
     _channel_prefix = f"brigade:asgi:{urlsplit(REDIS_URL).path.strip('/') or '0'}"
     if CHANNEL_LAYER_BACKEND == "pubsub":
-        CHANNEL_LAYERS = {
+        CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
                 "CONFIG": {"hosts": _channel_hosts, "prefix": _channel_prefix},

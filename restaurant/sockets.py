@@ -166,8 +166,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group_name is None:
             return
-        message = self._parse(text_data)
-        kind = message.get("type") if message else None
+        message = self._parse(text_data) or {}
+        kind = message.get("type")
         if kind == "resync":
             if await self._still_allowed():
                 await self._send_snapshot()

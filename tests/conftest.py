@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -18,6 +20,7 @@ from tests.factories import (
     UserFactory,
     attach,
 )
+from tests.harness.processes import Processes, attach_logs, processes_for
 from tests.requirements import MARKER_NEEDS, need
 
 # ---------------------------------------------------------------- requirements
@@ -37,6 +40,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
     for report in skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         terminalreporter.line(f"{report.nodeid}: {reason.removeprefix('Skipped: ')}")
+
+
+# ---------------------------------------------------------------- processes (tests/harness)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    attach_logs(item, report)
+    return report
+
+
+@pytest.fixture
+def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
+    """Every process the test starts: stopped when it ends, their logs in its report if it fails."""
+    with processes_for(request.node, tmp_path / "processes") as started:
+        yield started
 
 
 @pytest.fixture(scope="session", autouse=True)

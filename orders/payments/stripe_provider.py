@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
@@ -26,6 +26,9 @@ from orders.payments.base import (
 )
 
 if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
+    from stripe.params.checkout import SessionCreateParams
+
     from orders.models import Order, Payment
 
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -51,7 +54,7 @@ class StripeProvider:
     def _client(self) -> stripe.StripeClient:
         if not settings.STRIPE_SECRET_KEY:
             raise ProviderError("STRIPE_SECRET_KEY is not set.")
-        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        base: BaseAddresses | None = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
         return stripe.StripeClient(
             settings.STRIPE_SECRET_KEY,
             base_addresses=base,
@@ -61,7 +64,7 @@ class StripeProvider:
         )
 
     def create_checkout(self, *, order: Order, payment_key: str, return_url: str) -> CheckoutSession:
-        params: dict[str, Any] = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "client_reference_id": str(order.pk),
             "metadata": {"order_id": str(order.pk)},
@@ -86,14 +89,14 @@ class StripeProvider:
             )
         except stripe.StripeError as error:
             raise ProviderError(f"Stripe refused the checkout: {type(error).__name__}") from error
-        return CheckoutSession(provider_ref=session.id, redirect_url=session.url)
+        return CheckoutSession(provider_ref=session.id, redirect_url=session.url)  # type: ignore[arg-type]  # hosted sessions have one
 
     def refund(self, *, payment: Payment, amount_minor: int, idempotency_key: str) -> str:
         client = self._client()
         try:
             session = client.v1.checkout.sessions.retrieve(payment.provider_ref)
             refund = client.v1.refunds.create(
-                params={"payment_intent": session.payment_intent, "amount": amount_minor},
+                params={"payment_intent": session.payment_intent, "amount": amount_minor},  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             )
         except _REFUSALS as error:

@@ -17,7 +17,8 @@ from kitchen.models import Ticket
 from menu.models import MenuItem
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
-from tests import daphne_harness, worker_harness
+from tests.harness import daphne as daphne_harness
+from tests.harness import worker as worker_harness
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 

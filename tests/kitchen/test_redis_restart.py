@@ -17,16 +17,15 @@ from websockets.sync.client import ClientConnection, connect
 
 from kitchen.models import Ticket
 from kitchen.services import tickets_create_for_order
-from tests import daphne_harness, redis_harness
+from tests.harness import daphne as daphne_harness
+from tests.harness.processes import free_port
+from tests.harness.redis_server import start_redis
 from tests.kitchen.conftest import pay, place
-from tests.redis_harness import start_redis
 from tests.requirements import has_redis_server_program, need
-from tests.worker_harness import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 daphne_instance = daphne_harness.daphne_instance
-processes = redis_harness.processes
 
 
 def _next(board: ClientConnection, wanted: str) -> dict:

@@ -18,8 +18,8 @@ from orders.partner_urls import HTTPS_MESSAGE, INTERNAL_MESSAGE
 from orders.partners import REFUSED_ERROR
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
-from tests import webhook_receiver as receiver_module
 from tests.conftest import client_for
+from tests.harness import webhook_receiver as receiver_module
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 

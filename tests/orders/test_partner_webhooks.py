@@ -41,8 +41,8 @@ from orders.partners import (
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_cancel, order_place, order_transition
 from orders.tasks import _partner_webhook_backoff
-from tests import webhook_receiver as receiver_module
 from tests.conftest import client_for
+from tests.harness import webhook_receiver as receiver_module
 
 webhook_receiver = receiver_module.webhook_receiver
 allow_private_partner_urls = receiver_module.allow_private_partner_urls

@@ -20,9 +20,9 @@ from orders.models import DeadLetter, Order, OrderStatus, Partner, PartnerDelive
 from orders.partners import SIGNATURE_HEADER, partner_delivery_resend, verify
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
-from tests import webhook_receiver as receiver_module
-from tests import worker_harness
-from tests.worker_harness import wait_until
+from tests.harness import webhook_receiver as receiver_module
+from tests.harness import worker as worker_harness
+from tests.harness.worker import wait_until
 
 celery_worker = worker_harness.celery_worker
 webhook_receiver = receiver_module.webhook_receiver

@@ -9,15 +9,16 @@ import pytest
 
 from orders.models import Order, OrderStatus, Partner
 from orders.partners import SIGNATURE_HEADER, verify
-from tests import webhook_receiver as receiver_module
-from tests import worker_harness
+from tests.harness import smtp as smtp_harness
+from tests.harness import webhook_receiver as receiver_module
+from tests.harness import worker as worker_harness
+from tests.harness.worker import wait_until
 from tests.orders.flows import add_to_cart, checkout
-from tests.worker_harness import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 celery_worker = worker_harness.celery_worker
-smtp_sink = worker_harness.smtp_sink
+smtp_sink = smtp_harness.smtp_sink
 webhook_receiver = receiver_module.webhook_receiver
 
 

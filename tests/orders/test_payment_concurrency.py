@@ -11,8 +11,8 @@ from orders.payments.base import PAYMENT_SUCCEEDED, ProviderEvent
 from orders.payments.services import payment_start, payment_webhook_handle
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
-from tests import webhook_receiver as receiver_module
 from tests.concurrency import run_simultaneously
+from tests.harness import webhook_receiver as receiver_module
 
 webhook_receiver = receiver_module.webhook_receiver
 

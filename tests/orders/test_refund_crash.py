@@ -15,10 +15,10 @@ import sys
 import pytest
 
 from orders.models import OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
-from tests import worker_harness
+from tests.harness import worker as worker_harness
+from tests.harness.worker import ROOT, purge_queues, queue_sizes, worker_env
 from tests.orders import test_stripe_adapter
 from tests.orders.test_refund_delivery import _paid_at_stripe
-from tests.worker_harness import ROOT, purge_queues, queue_sizes, worker_env
 
 celery_worker = worker_harness.celery_worker
 fake_stripe = test_stripe_adapter.fake_stripe

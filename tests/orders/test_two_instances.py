@@ -17,7 +17,8 @@ from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbo
 from orders.payments.services import payment_start
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
-from tests import daphne_harness, worker_harness
+from tests.harness import daphne as daphne_harness
+from tests.harness import worker as worker_harness
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

@@ -23,8 +23,9 @@ from orders import outbox
 from orders.models import DeadLetter, Order, OrderStatus, OutboxEvent
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
-from tests import worker_harness
-from tests.worker_harness import (
+from tests.harness import smtp as smtp_harness
+from tests.harness import worker as worker_harness
+from tests.harness.worker import (
     ROOT,
     WORKER_VISIBILITY_TIMEOUT,
     purge_queues,
@@ -34,7 +35,7 @@ from tests.worker_harness import (
 )
 
 # The harness's fixtures, for these tests.
-smtp_sink = worker_harness.smtp_sink
+smtp_sink = smtp_harness.smtp_sink
 celery_worker = worker_harness.celery_worker
 
 pytestmark = [

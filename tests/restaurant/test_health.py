@@ -15,15 +15,14 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from tests import redis_harness
-from tests.redis_harness import start_redis, wait_until
+from tests.harness.daphne import answers_healthz, daphne_command
+from tests.harness.processes import Processes, free_port, wait_until
+from tests.harness.redis_server import start_redis
 from tests.requirements import has_redis_server_program, need
-from tests.worker_harness import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_SECONDS = 20
 
-processes = redis_harness.processes
 RECOVERY_SECONDS = 10
 HTTP_TIMEOUT_SECONDS = 10
 
@@ -73,7 +72,7 @@ def get(url: str) -> tuple[int, dict[str, object]]:
 
 
 def test_readyz_names_redis_when_it_stops_and_recovers_when_it_returns(
-    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+    tmp_path: Path, processes: Processes
 ) -> None:
     need(has_redis_server_program(), "needs the redis-server program")
 
@@ -105,36 +104,9 @@ def test_readyz_names_redis_when_it_stops_and_recovers_when_it_returns(
     assert migrate.returncode == 0, migrate.stderr
 
     http_port = free_port()
-    server_log = tmp_path / "daphne.log"
-    with server_log.open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(http_port),
-                "restaurant.asgi:application",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    processes.append(server)
+    server = processes.start(daphne_command(http_port), name="daphne", env=env)
     base = f"http://127.0.0.1:{http_port}"
-
-    def server_is_alive() -> bool:
-        if server.poll() is not None:
-            pytest.fail(f"daphne exited early:\n{server_log.read_text(errors='replace')}", pytrace=False)
-        try:
-            return get(f"{base}/healthz")[0] == 200
-        except OSError:
-            return False
-
-    wait_until(server_is_alive, SERVER_START_SECONDS, "daphne answering /healthz")
+    server.wait_ready(lambda: answers_healthz(base), timeout=SERVER_START_SECONDS)
     status, body = get(f"{base}/readyz")
     assert status == 200, body
 
@@ -157,4 +129,9 @@ def test_readyz_names_redis_when_it_stops_and_recovers_when_it_returns(
     def ready() -> bool:
         return get(f"{base}/readyz")[0] == 200
 
-    wait_until(ready, RECOVERY_SECONDS, "/readyz answering 200 after Redis returned")
+    wait_until(
+        ready,
+        timeout=RECOVERY_SECONDS,
+        what="/readyz answering 200 after Redis returned",
+        explain=server.explain,
+    )

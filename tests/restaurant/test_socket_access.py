@@ -27,13 +27,13 @@ from accounts.session_policy import SIGNED_IN_AT
 from orders.models import Order
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
-from tests import daphne_harness
 from tests.accounts.test_people_admin import _change_form
 from tests.conftest import PASSWORD, client_for
+from tests.harness import daphne as daphne_harness
+from tests.harness.processes import free_port
 from tests.kitchen import conftest as kitchen_setup
 from tests.requirements import has_redis, need
 from tests.sockets import socket_for
-from tests.worker_harness import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pytest_django.fixtures import Settings
+
+from tests.harness.processes import Processes
 
 MAX_BODY = 1024 * 1024
 
@@ -110,7 +113,7 @@ class _Server(ThreadingHTTPServer):
     receiver: WebhookReceiver
 
 
-def allow_private_networks(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def allow_private_networks(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Lets partner webhooks go to 127.0.0.1, here and in workers started by this test.
 
     Off by default (and refused in production): a partner URL inside our
@@ -122,16 +125,19 @@ def allow_private_networks(settings, monkeypatch) -> None:  # type: ignore[no-un
 
 
 @pytest.fixture
-def allow_private_partner_urls(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def allow_private_partner_urls(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     allow_private_networks(settings, monkeypatch)
 
 
 @pytest.fixture
-def webhook_receiver(settings, monkeypatch) -> Iterator[WebhookReceiver]:  # type: ignore[no-untyped-def]
+def webhook_receiver(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, processes: Processes
+) -> Iterator[WebhookReceiver]:
     """A partner on 127.0.0.1, so private partner URLs are allowed while it runs."""
     allow_private_networks(settings, monkeypatch)
     server = _Server(("127.0.0.1", 0), _Handler)
     receiver = WebhookReceiver(port=server.server_address[1])
+    processes.watch("partner webhook receiver", receiver.describe)
     server.receiver = receiver
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

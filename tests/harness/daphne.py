@@ -1,0 +1,80 @@
+"""Real daphne processes serving the product against this test's database and Redis."""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.harness.processes import Process, Processes, free_port
+from tests.harness.worker import worker_env
+
+READY_TIMEOUT = 30.0
+
+
+@dataclass
+class Daphne:
+    process: Process
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.process.log()[-6000:]
+
+
+def answers_healthz(url: str) -> bool | None:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as response:  # noqa: S310 - loopback only
+            return response.status == 200 or None
+    except OSError:
+        return None
+
+
+def daphne_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "restaurant.asgi:application"]
+
+
+@pytest.fixture
+def daphne_instance(
+    transactional_db: None, processes: Processes, tmp_path: Path
+) -> Iterator[Callable[..., Daphne]]:
+    """Starts daphne instances on free loopback ports; stops them after the test.
+
+    `start(env={...})` adds environment variables for that instance.
+    """
+    started: list[Daphne] = []
+
+    def start(env: Mapping[str, str] | None = None) -> Daphne:
+        port = free_port()
+        own = {
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "BRIGADE_VAR_DIR": str(tmp_path),
+            # Links in emails and the sandbox's webhook point back at this instance.
+            "BRIGADE_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        process = processes.start(
+            daphne_command(port),
+            name=f"daphne {port}",
+            env=worker_env(None, extra={**own, **(env or {})}),
+            log_path=tmp_path / f"daphne-{port}.log",
+        )
+        instance = Daphne(process=process, port=port)
+        started.append(instance)
+        process.wait_ready(lambda: answers_healthz(instance.url), timeout=READY_TIMEOUT)
+        return instance
+
+    yield start
+    # Before the test database is flushed (this fixture depends on transactional_db).
+    for instance in started:
+        instance.process.stop(timeout=10)
