@@ -3,3 +3,12 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
+
+    def ready(self) -> None:
+        # Celery's autodiscovery finds orders.tasks only; the rooms' tasks are
+        # registered here, so every process (a web one retrying a dead letter
+        # by name included) can find them.
+        from orders import tasks as core_tasks  # noqa: F401
+        from orders.outbox import tasks as outbox_tasks  # noqa: F401
+        from orders.partners import tasks as partners_tasks  # noqa: F401
+        from orders.payments import tasks as payments_tasks  # noqa: F401

@@ -261,7 +261,7 @@ if PARTNER_WEBHOOK_MAX_ATTEMPTS < 1 or PARTNER_WEBHOOK_RETRY_BASE_SECONDS <= 0:
     raise ImproperlyConfigured(
         "PARTNER_WEBHOOK_MAX_ATTEMPTS must be at least 1 and PARTNER_WEBHOOK_RETRY_BASE_SECONDS above 0."
     )
-# Partner webhook URLs must be on the public internet (orders/partner_urls.py):
+# Partner webhook URLs must be on the public internet (orders/partners/url_checks.py):
 # loopback, private, link-local (cloud metadata) and reserved addresses are
 # refused when saved and when sent, or a manager could scan our own network
 # through the delivery log. Tests whose partner listens on 127.0.0.1 turn this

@@ -331,7 +331,7 @@ def _refund_owed(*, payment: Payment, amount_minor: int, reason: str, idempotenc
 
 
 def _enqueue_refund_delivery(refund_id: int) -> None:
-    from orders.payment_tasks import deliver_refund
+    from orders.payments.tasks import deliver_refund
 
     try:
         deliver_refund.delay(refund_id)

@@ -29,8 +29,8 @@ from orders.models import (
     PartnerDelivery,
     PartnerDeliveryStatus,
 )
-from orders.outbox import outbox_publish
-from orders.partners import (
+from orders.outbox.services import outbox_publish
+from orders.partners.services import (
     SIGNATURE_HEADER,
     partner_delivery_attempt,
     partner_delivery_resend,
@@ -38,9 +38,9 @@ from orders.partners import (
     signature_header,
     verify,
 )
+from orders.partners.tasks import _partner_webhook_backoff
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_cancel, order_place, order_transition
-from orders.tasks import _partner_webhook_backoff
 from tests import webhook_receiver as receiver_module
 from tests.conftest import client_for
 

@@ -17,7 +17,7 @@ import pytest
 
 from accounts.roles import Actor
 from orders.models import DeadLetter, Order, OrderStatus, Partner, PartnerDelivery, PartnerDeliveryStatus
-from orders.partners import SIGNATURE_HEADER, partner_delivery_resend, verify
+from orders.partners.services import SIGNATURE_HEADER, partner_delivery_resend, verify
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests import webhook_receiver as receiver_module

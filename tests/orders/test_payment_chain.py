@@ -8,7 +8,7 @@ import json
 import pytest
 
 from orders.models import Order, OrderStatus, Partner
-from orders.partners import SIGNATURE_HEADER, verify
+from orders.partners.services import SIGNATURE_HEADER, verify
 from tests import webhook_receiver as receiver_module
 from tests import worker_harness
 from tests.orders.flows import add_to_cart, checkout

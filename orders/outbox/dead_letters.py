@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from smtplib import SMTPException
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import DeadLetter
+from orders.outbox.models import DeadLetter
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +72,25 @@ class DeadLetteringTask(Task):
             error=exc,
             attempts=self.request.retries + 1,
         )
+
+
+TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
+
+_RELIABLE = {
+    "base": DeadLetteringTask,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": settings.CELERY_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def reliable_task(fun: Any = None, /, **options: Any) -> Any:
+    """A task that retries transient errors with backoff and jitter, dead-lettered after its last try.
+
+    `@reliable_task`, or `@reliable_task(name="…")` for a name that must not
+    follow the code if it moves (queued messages and beat name tasks).
+    """
+    decorator = shared_task(**_RELIABLE, **options)
+    return decorator if fun is None else decorator(fun)

@@ -12,17 +12,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Order, OutboxEvent
+from orders.outbox.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
 
-def _enqueue(task: Any, *args: object) -> None:
+def outbox_enqueue(task: Any, *args: object) -> None:
     """Hands work to the queue while the event is being published.
 
     With a broker the message is sent before the event is marked published,
@@ -41,13 +44,13 @@ def _enqueue(task: Any, *args: object) -> None:
 def _enqueue_confirmation_email(event: OutboxEvent) -> None:
     from orders.tasks import send_order_confirmation
 
-    _enqueue(send_order_confirmation, event.order_id)
+    outbox_enqueue(send_order_confirmation, event.order_id)
 
 
 def _enqueue_cancellation_email(event: OutboxEvent) -> None:
     from orders.tasks import send_order_cancellation
 
-    _enqueue(send_order_cancellation, event.order_id)
+    outbox_enqueue(send_order_cancellation, event.order_id)
 
 
 def _broadcast_live(event: OutboxEvent) -> None:
@@ -61,7 +64,7 @@ def _broadcast_live(event: OutboxEvent) -> None:
 
 
 def _create_partner_deliveries(event: OutboxEvent) -> None:
-    from orders.partners import partner_deliveries_create
+    from orders.partners.services import partner_deliveries_create
 
     partner_deliveries_create(event=event)
 
@@ -108,7 +111,7 @@ def _publish_now(event_id: int) -> None:
 
 
 def _publish_soon(event_id: int) -> None:
-    from orders.tasks import outbox_publish_task
+    from orders.outbox.tasks import outbox_publish_task
 
     try:
         outbox_publish_task.delay(event_id)

@@ -43,8 +43,8 @@ from orders.models import (
     new_delivery_public_id,
     new_partner_secret,
 )
-from orders.outbox import _enqueue
-from orders.partner_urls import Destination, PartnerURLRefused, partner_url_destination
+from orders.outbox.services import outbox_enqueue
+from orders.partners.url_checks import Destination, PartnerURLRefused, partner_url_destination
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
     partners = [p for p in Partner.objects.filter(is_active=True).order_by("pk") if p.is_subscribed(topic)]
     if not partners:
         return []
-    from orders.tasks import deliver_partner_webhook
+    from orders.partners.tasks import deliver_partner_webhook
 
     order_data = _order_data(event.order, event.topic)
     deliveries = []
@@ -199,7 +199,7 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
             if created:
                 # The event id lets the task wait for this transaction if its
                 # message arrives before the commit (see partner_delivery_attempt).
-                _enqueue(deliver_partner_webhook, delivery.pk, event.pk)
+                outbox_enqueue(deliver_partner_webhook, delivery.pk, event.pk)
             deliveries.append(delivery)
     return deliveries
 
@@ -402,7 +402,7 @@ def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
     Only failed ones: a delivered event is never sent twice, and a pending one
     is still being tried.
     """
-    from orders.tasks import deliver_partner_webhook
+    from orders.partners.tasks import deliver_partner_webhook
 
     now = timezone.now()
     with transaction.atomic():
