@@ -41,16 +41,25 @@ def dead_letter_record(
     return letter
 
 
-def dead_letters_retry(*, letter_ids: list[int]) -> int:
-    """Sends each task again with its original arguments; returns how many were sent."""
+def task_named(name: str) -> Task:
+    """The task registered under a name: how services enqueue their tasks without importing them.
+
+    Task modules import their services; a service naming its task (the name is
+    pinned, see tests/orders/test_task_names.py) keeps the import one way.
+    """
     from restaurant.celery import app
 
+    return app.tasks[name]
+
+
+def dead_letters_retry(*, letter_ids: list[int]) -> int:
+    """Sends each task again with its original arguments; returns how many were sent."""
     sent = 0
     with transaction.atomic():
         for letter in DeadLetter.objects.select_for_update().filter(
             pk__in=letter_ids, retried_at__isnull=True
         ):
-            task = app.tasks[letter.task_name]
+            task = task_named(letter.task_name)
             transaction.on_commit(
                 lambda task=task, letter=letter: task.apply_async(args=letter.args, kwargs=letter.kwargs)
             )

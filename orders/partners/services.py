@@ -43,6 +43,7 @@ from orders.models import (
     new_delivery_public_id,
     new_partner_secret,
 )
+from orders.outbox.dead_letters import task_named
 from orders.outbox.services import outbox_enqueue
 from orders.partners.url_checks import Destination, PartnerURLRefused, partner_url_destination
 
@@ -177,8 +178,6 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
     partners = [p for p in Partner.objects.filter(is_active=True).order_by("pk") if p.is_subscribed(topic)]
     if not partners:
         return []
-    from orders.partners.tasks import deliver_partner_webhook
-
     order_data = _order_data(event.order, event.topic)
     deliveries = []
     with transaction.atomic():
@@ -199,7 +198,7 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
             if created:
                 # The event id lets the task wait for this transaction if its
                 # message arrives before the commit (see partner_delivery_attempt).
-                outbox_enqueue(deliver_partner_webhook, delivery.pk, event.pk)
+                outbox_enqueue(DELIVER_TASK_NAME, delivery.pk, event.pk)
             deliveries.append(delivery)
     return deliveries
 
@@ -402,8 +401,7 @@ def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
     Only failed ones: a delivered event is never sent twice, and a pending one
     is still being tried.
     """
-    from orders.partners.tasks import deliver_partner_webhook
-
+    deliver = task_named(DELIVER_TASK_NAME)
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -423,7 +421,7 @@ def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
             task_name=DELIVER_TASK_NAME, args__0__in=ids, retried_at__isnull=True
         ).update(retried_at=now)
         for pk in ids:
-            transaction.on_commit(lambda pk=pk: deliver_partner_webhook.delay(pk))
+            transaction.on_commit(lambda pk=pk: deliver.delay(pk))
     logger.info("partner webhooks resent", extra={"delivery_ids": ids})
     return len(ids)
 
