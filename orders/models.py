@@ -88,6 +88,10 @@ class Order(models.Model):
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when the customer was told of the cancellation: also once per order.
     cancellation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Until when a worker has claimed sending that email: it sends outside any
+    # transaction, and a claim its worker did not live to finish expires.
+    confirmation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    cancellation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

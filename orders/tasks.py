@@ -13,13 +13,20 @@ from orders.outbox.dead_letters import reliable_task
 
 @reliable_task(name="orders.tasks.send_order_confirmation")
 def send_order_confirmation(order_id: int) -> bool:
-    from orders.notifications import order_confirmation_send
+    from orders.notifications import EmailClaimed, order_confirmation_send
 
-    return order_confirmation_send(order_id=order_id)
+    try:
+        return order_confirmation_send(order_id=order_id)
+    except EmailClaimed as claimed:
+        # Another worker is sending it, or died doing so: look again once its claim could have expired.
+        raise send_order_confirmation.retry(exc=claimed, countdown=claimed.retry_in) from claimed
 
 
 @reliable_task(name="orders.tasks.send_order_cancellation")
 def send_order_cancellation(order_id: int) -> bool:
-    from orders.notifications import order_cancellation_send
+    from orders.notifications import EmailClaimed, order_cancellation_send
 
-    return order_cancellation_send(order_id=order_id)
+    try:
+        return order_cancellation_send(order_id=order_id)
+    except EmailClaimed as claimed:
+        raise send_order_cancellation.retry(exc=claimed, countdown=claimed.retry_in) from claimed

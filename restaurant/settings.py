@@ -457,9 +457,14 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Brigade <orders@brigade.example>")
-# Seconds before a silent mail relay counts as down (Django waits forever by
-# default): the confirmation keeps its order locked while it sends.
+# Seconds before a silent mail relay counts as down (Django waits forever by default).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# How long a worker's claim on sending an order's email lasts. The mail is sent
+# outside any transaction (no row stays locked while the relay answers); a claim
+# whose worker died expires after this and the task's next try sends it. Longer
+# than a send can take (the relay's timeout and a margin), or a slow send could
+# be repeated by a second worker.
+ORDER_EMAIL_CLAIM_SECONDS = env_int("ORDER_EMAIL_CLAIM_SECONDS", EMAIL_TIMEOUT + 5)
 
 # ------------------------------------------------------------------------------
 # Security. Production behind a TLS-terminating proxy; see README "Production".
