@@ -257,6 +257,10 @@ CELERY_RETRY_BACKOFF_MAX = min(env_int("CELERY_RETRY_BACKOFF_MAX", 300), CELERY_
 # with ±20 % jitter. See docs/partner-webhooks.md.
 PARTNER_WEBHOOK_MAX_ATTEMPTS = env_int("PARTNER_WEBHOOK_MAX_ATTEMPTS", 8)
 PARTNER_WEBHOOK_RETRY_BASE_SECONDS = env_float("PARTNER_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+# How long a worker's claim on sending one delivery lasts: the POST runs with no
+# row locked, and a dead worker's claim expires after this. Longer than a POST
+# can take (connect 3 s + read 10 s, orders/partners/services.py TIMEOUT).
+PARTNER_WEBHOOK_CLAIM_SECONDS = env_int("PARTNER_WEBHOOK_CLAIM_SECONDS", 30)
 if PARTNER_WEBHOOK_MAX_ATTEMPTS < 1 or PARTNER_WEBHOOK_RETRY_BASE_SECONDS <= 0:
     raise ImproperlyConfigured(
         "PARTNER_WEBHOOK_MAX_ATTEMPTS must be at least 1 and PARTNER_WEBHOOK_RETRY_BASE_SECONDS above 0."

@@ -91,6 +91,9 @@ class PartnerDelivery(models.Model):
     # "HTTP 503 Service Unavailable", "ConnectTimeout": never a URL, header or secret.
     last_error = models.CharField(max_length=200, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Until when a worker has claimed sending it: the request is made outside
+    # any transaction, and a claim its worker did not live to finish expires.
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -28,7 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
@@ -283,38 +285,64 @@ def _wait_for_publisher(*, delivery_id: int, outbox_event_id: int) -> None:
         list(OutboxEvent.objects.select_for_update().filter(pk=outbox_event_id).values_list("pk", flat=True))
 
 
+class PartnerDeliveryClaimed(Exception):
+    """Another worker claimed this delivery and its claim has not expired: look again later."""
+
+    def __init__(self, *, delivery_id: int, retry_in: float) -> None:
+        super().__init__(f"partner delivery {delivery_id}: claimed by another worker")
+        self.retry_in = retry_in
+
+
+def _claim(delivery_id: int) -> PartnerDelivery | None:
+    """Claims the delivery until PARTNER_WEBHOOK_CLAIM_SECONDS from now; None if there is nothing to send.
+
+    A conditional UPDATE, so no row stays locked while the partner answers;
+    a claim its worker did not live to finish expires.
+    """
+    now = timezone.now()
+    claim_until = now + timedelta(seconds=settings.PARTNER_WEBHOOK_CLAIM_SECONDS)
+    undelivered = PartnerDelivery.objects.filter(pk=delivery_id).exclude(
+        status=PartnerDeliveryStatus.DELIVERED
+    )
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if undelivered.filter(free).update(claimed_until=claim_until) == 1:
+        return PartnerDelivery.objects.select_related("partner").get(pk=delivery_id)
+    claimed = undelivered.values_list("claimed_until", flat=True).first()
+    if claimed is None:
+        if not PartnerDelivery.objects.filter(pk=delivery_id).exists():
+            # Its publisher rolled back; the sweep publishes the event again with a new delivery.
+            logger.warning("partner delivery not found", extra={"delivery_id": delivery_id})
+        return None
+    raise PartnerDeliveryClaimed(
+        delivery_id=delivery_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0
+    )
+
+
 def partner_delivery_attempt(
     *, delivery_id: int, outbox_event_id: int | None = None, retry_in: float | None = None
 ) -> bool:
     """Sends the delivery once, unless it was delivered already. True if this call delivered it.
 
-    The row stays locked while the request is made, so a second copy of the
-    task (a redelivered message) waits and then finds it delivered. Each try
-    is recorded (attempts, status code, error, when the next try is due:
-    `retry_in` seconds, from the task); a failed try then raises
-    PartnerDeliveryError for the task to retry. A URL that may not be sent to
-    (orders/partner_urls.py) fails the delivery at once, without a request.
+    The delivery is claimed first (a second copy of the task, a redelivered
+    message, raises PartnerDeliveryClaimed and looks again later), the request
+    is made outside any transaction, and then each try is recorded (attempts,
+    status code, error, when the next try is due: `retry_in` seconds, from the
+    task); a failed try then raises PartnerDeliveryError for the task to
+    retry. A URL that may not be sent to (orders/partners/url_checks.py) fails
+    the delivery at once, without a request.
     """
     if outbox_event_id is not None:
         _wait_for_publisher(delivery_id=delivery_id, outbox_event_id=outbox_event_id)
-    with transaction.atomic():
-        delivery = (
-            PartnerDelivery.objects.select_for_update(of=("self",))
-            .select_related("partner")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None:
-            # Its publisher rolled back; the sweep publishes the event again with a new delivery.
-            logger.warning("partner delivery not found", extra={"delivery_id": delivery_id})
-            return False
-        if delivery.status == PartnerDeliveryStatus.DELIVERED:
-            return False
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return False
+    try:
         if not delivery.partner.is_active:
             delivery.status = PartnerDeliveryStatus.FAILED
             delivery.last_error = "partner deactivated"
             delivery.next_attempt_at = None
-            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
+            delivery.claimed_until = None
+            delivery.save(update_fields=["status", "last_error", "next_attempt_at", "claimed_until"])
             return False
         try:
             # Checked on every try, after resolving the name: the URL may have
@@ -326,28 +354,34 @@ def partner_delivery_attempt(
             answer = _Answer(delivered=False, status_code=None, error="partner host name not found")
         else:
             answer = _post(delivery, encode_body(delivery.payload), destination)
-        now = timezone.now()
-        delivery.attempts += 1
-        delivery.last_status_code = answer.status_code
-        delivery.last_error = answer.error
-        if answer.delivered:
-            delivery.status = PartnerDeliveryStatus.DELIVERED
-            delivery.delivered_at = now
-            delivery.next_attempt_at = None
-        else:
-            # Pending again even if it was failed: a dead letter retried from admin brings it back.
-            delivery.status = PartnerDeliveryStatus.PENDING
-            delivery.next_attempt_at = None if retry_in is None else now + timedelta(seconds=retry_in)
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_status_code",
-                "last_error",
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-            ]
-        )
+    except BaseException:
+        # Nothing recorded: the next try may claim it at once.
+        PartnerDelivery.objects.filter(pk=delivery_id).update(claimed_until=None)
+        raise
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.last_status_code = answer.status_code
+    delivery.last_error = answer.error
+    delivery.claimed_until = None
+    if answer.delivered:
+        delivery.status = PartnerDeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+    else:
+        # Pending again even if it was failed: a dead letter retried from admin brings it back.
+        delivery.status = PartnerDeliveryStatus.PENDING
+        delivery.next_attempt_at = None if retry_in is None else now + timedelta(seconds=retry_in)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+            "claimed_until",
+        ]
+    )
     log = {"delivery_id": delivery_id, "partner_id": delivery.partner_id, "attempts": delivery.attempts}
     if not answer.delivered:
         logger.warning("partner webhook not delivered", extra={**log, "status_code": answer.status_code})
@@ -371,7 +405,17 @@ def _refuse(delivery: PartnerDelivery) -> bool:
     delivery.last_status_code = None
     delivery.last_error = REFUSED_ERROR
     delivery.next_attempt_at = None
-    delivery.save(update_fields=["attempts", "status", "last_status_code", "last_error", "next_attempt_at"])
+    delivery.claimed_until = None
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+            "claimed_until",
+        ]
+    )
     logger.warning(
         "partner webhook refused: internal address",
         extra={"delivery_id": delivery.pk, "partner_id": delivery.partner_id},

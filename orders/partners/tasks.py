@@ -48,7 +48,11 @@ def deliver_partner_webhook(self: Task, delivery_id: int, outbox_event_id: int |
     and its status checked). After the last try the error propagates, so the
     base class dead-letters it and marks the delivery failed.
     """
-    from orders.partners.services import PartnerDeliveryError, partner_delivery_attempt
+    from orders.partners.services import (
+        PartnerDeliveryClaimed,
+        PartnerDeliveryError,
+        partner_delivery_attempt,
+    )
 
     retries = self.request.retries
     backoff = _partner_webhook_backoff(retries)
@@ -59,6 +63,9 @@ def deliver_partner_webhook(self: Task, delivery_id: int, outbox_event_id: int |
             outbox_event_id=outbox_event_id,
             retry_in=None if last_try else backoff,
         )
+    except PartnerDeliveryClaimed as claimed:
+        # Another worker is sending it, or died doing so: look again once its claim could have expired.
+        raise self.retry(exc=claimed, countdown=claimed.retry_in) from claimed
     except (PartnerDeliveryError, *TRANSIENT_ERRORS) as exc:
         # Past max_retries, retry() raises exc itself: the task fails for good.
         raise self.retry(exc=exc, countdown=backoff) from exc
