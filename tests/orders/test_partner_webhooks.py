@@ -34,13 +34,12 @@ from orders.partners.services import (
     SIGNATURE_HEADER,
     partner_delivery_attempt,
     partner_delivery_resend,
-    sign,
-    signature_header,
     verify,
 )
 from orders.partners.tasks import _partner_webhook_backoff
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_cancel, order_place, order_transition
+from restaurant.signing import sign, signature_header
 from tests import webhook_receiver as receiver_module
 from tests.conftest import client_for
 
