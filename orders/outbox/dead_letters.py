@@ -95,11 +95,11 @@ _RELIABLE = {
 }
 
 
-def reliable_task(fun: Any = None, /, **options: Any) -> Any:
+def reliable_task(*, name: str, **options: Any) -> Any:
     """A task that retries transient errors with backoff and jitter, dead-lettered after its last try.
 
-    `@reliable_task`, or `@reliable_task(name="…")` for a name that must not
-    follow the code if it moves (queued messages and beat name tasks).
+    The name is required: queued messages, the beat schedule and dead letters
+    hold it, so it must not follow the code if the code moves
+    (tests/orders/test_task_names.py pins every one).
     """
-    decorator = shared_task(**_RELIABLE, **options)
-    return decorator if fun is None else decorator(fun)
+    return shared_task(name=name, **_RELIABLE, **options)
