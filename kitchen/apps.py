@@ -7,7 +7,7 @@ class KitchenConfig(AppConfig):
     def ready(self) -> None:
         # orders publishes its events; the kitchen subscribes here, so orders never imports kitchen.
         from kitchen import events
-        from orders.outbox import outbox_subscribe
+        from orders.outbox.services import outbox_subscribe
 
         outbox_subscribe("order.paid", events.on_order_paid)
         outbox_subscribe("order.refunded", events.on_order_refunded)

@@ -23,7 +23,7 @@ from accounts.roles import Actor
 from kitchen.models import BoardClock, ItemRoute, Station, Ticket, TicketStatus
 from kitchen.selectors import ticket_states
 from orders.models import Order, OrderItem, OrderStatus
-from orders.outbox import outbox_record
+from orders.outbox.services import outbox_record
 from orders.services import order_transition
 from orders.state import KITCHEN_STATUSES
 from restaurant.errors import ApplicationError, Conflict, Forbidden, NotFound

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -40,24 +41,47 @@ def contact_email_proven(order: Order) -> bool:
     ).exists()
 
 
+class EmailClaimed(Exception):
+    """Another worker claimed sending this email and its claim has not expired: look again later."""
+
+    def __init__(self, *, order_id: int, retry_in: float) -> None:
+        super().__init__(f"order {order_id}: email claimed by another worker")
+        self.retry_in = retry_in
+
+
 def _send_once(
     *,
     order_id: int,
     sent_field: str,
+    claim_field: str,
     applies: Callable[[Order], bool],
     subject: str,
     template: str,
     context: Callable[[Order], dict[str, Any]],
 ) -> bool:
-    """Sends one kind of email about an order at most once.
+    """Sends one kind of email about an order at most once, with no row locked while it sends.
 
-    The order row stays locked while the mail is handed to the relay, so a
-    second delivery of the same task waits and then finds it sent. Returns
-    whether this call sent it.
+    The send is claimed with a conditional UPDATE that expires
+    (ORDER_EMAIL_CLAIM_SECONDS): a second delivery of the same task finds the
+    claim and raises EmailClaimed (its task tries again once the claim could
+    have expired), or finds the email sent. A worker killed mid-send leaves a
+    claim that expires, so the email still goes out. Returns whether this call
+    sent it.
     """
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if getattr(order, sent_field) is not None or not applies(order):
+    now = timezone.now()
+    claim_until = now + timedelta(seconds=settings.ORDER_EMAIL_CLAIM_SECONDS)
+    unsent = Order.objects.filter(pk=order_id, **{f"{sent_field}__isnull": True})
+    free = Q(**{f"{claim_field}__isnull": True}) | Q(**{f"{claim_field}__lt": now})
+    if unsent.filter(free).update(**{claim_field: claim_until}) != 1:
+        claimed = unsent.values_list(claim_field, flat=True).first()
+        if claimed is None:
+            return False  # sent already (or no such order)
+        raise EmailClaimed(order_id=order_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0)
+    ours = Order.objects.filter(pk=order_id, **{claim_field: claim_until})
+    try:
+        order = Order.objects.get(pk=order_id)
+        if not applies(order):
+            ours.update(**{claim_field: None})
             return False
         send_mail(
             subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} {subject}",
@@ -73,8 +97,11 @@ def _send_once(
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[order.contact_email],
         )
-        setattr(order, sent_field, timezone.now())
-        order.save(update_fields=[sent_field])
+    except BaseException:
+        # Not sent: the next try may claim it at once.
+        ours.update(**{claim_field: None})
+        raise
+    ours.update(**{sent_field: timezone.now(), claim_field: None})
     logger.info("order email sent", extra={"order_id": order_id, "email": sent_field})
     return True
 
@@ -84,6 +111,7 @@ def order_confirmation_send(*, order_id: int) -> bool:
     return _send_once(
         order_id=order_id,
         sent_field="confirmation_sent_at",
+        claim_field="confirmation_claimed_until",
         applies=lambda order: order.status in MONEY_TAKEN_STATUSES,
         subject="confirmed",
         template="orders/email/confirmation.txt",
@@ -112,6 +140,7 @@ def order_cancellation_send(*, order_id: int) -> bool:
     return _send_once(
         order_id=order_id,
         sent_field="cancellation_sent_at",
+        claim_field="cancellation_claimed_until",
         applies=lambda order: order.status == OrderStatus.CANCELLED,
         subject="cancelled",
         template="orders/email/cancellation.txt",

@@ -23,7 +23,7 @@ from orders.models import (
     OrderStatus,
     OrderType,
 )
-from orders.outbox import outbox_record
+from orders.outbox.services import outbox_record
 from orders.pricing import CartLine, price_lines
 from restaurant.errors import ApplicationError, Conflict, Forbidden
 

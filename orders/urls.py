@@ -1,6 +1,7 @@
 from django.urls import path
 
-from orders import floor_views, payment_views, views
+from orders import floor_views, views
+from orders.payments import views as payment_views
 
 app_name = "orders"
 

@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "restaurant.settings")
 
 app = Celery("restaurant")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's tasks module; the rooms inside orders (outbox, payments, partners)
+# are imported by OrdersConfig.ready, so web processes know them too.
 app.autodiscover_tasks()
-# Money tasks live apart from the rest, in each app's payment_tasks module.
-app.autodiscover_tasks(related_name="payment_tasks")

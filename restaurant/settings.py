@@ -258,11 +258,15 @@ CELERY_RETRY_BACKOFF_MAX = min(env_int("CELERY_RETRY_BACKOFF_MAX", 300), CELERY_
 # with ±20 % jitter. See docs/partner-webhooks.md.
 PARTNER_WEBHOOK_MAX_ATTEMPTS = env_int("PARTNER_WEBHOOK_MAX_ATTEMPTS", 8)
 PARTNER_WEBHOOK_RETRY_BASE_SECONDS = env_float("PARTNER_WEBHOOK_RETRY_BASE_SECONDS", 30.0)
+# How long a worker's claim on sending one delivery lasts: the POST runs with no
+# row locked, and a dead worker's claim expires after this. Longer than a POST
+# can take (connect 3 s + read 10 s, orders/partners/services.py TIMEOUT).
+PARTNER_WEBHOOK_CLAIM_SECONDS = env_int("PARTNER_WEBHOOK_CLAIM_SECONDS", 30)
 if PARTNER_WEBHOOK_MAX_ATTEMPTS < 1 or PARTNER_WEBHOOK_RETRY_BASE_SECONDS <= 0:
     raise ImproperlyConfigured(
         "PARTNER_WEBHOOK_MAX_ATTEMPTS must be at least 1 and PARTNER_WEBHOOK_RETRY_BASE_SECONDS above 0."
     )
-# Partner webhook URLs must be on the public internet (orders/partner_urls.py):
+# Partner webhook URLs must be on the public internet (orders/partners/url_checks.py):
 # loopback, private, link-local (cloud metadata) and reserved addresses are
 # refused when saved and when sent, or a manager could scan our own network
 # through the delivery log. Tests whose partner listens on 127.0.0.1 turn this
@@ -458,9 +462,14 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Brigade <orders@brigade.example>")
-# Seconds before a silent mail relay counts as down (Django waits forever by
-# default): the confirmation keeps its order locked while it sends.
+# Seconds before a silent mail relay counts as down (Django waits forever by default).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# How long a worker's claim on sending an order's email lasts. The mail is sent
+# outside any transaction (no row stays locked while the relay answers); a claim
+# whose worker died expires after this and the task's next try sends it. Longer
+# than a send can take (the relay's timeout and a margin), or a slow send could
+# be repeated by a second worker.
+ORDER_EMAIL_CLAIM_SECONDS = env_int("ORDER_EMAIL_CLAIM_SECONDS", EMAIL_TIMEOUT + 5)
 
 # ------------------------------------------------------------------------------
 # Security. Production behind a TLS-terminating proxy; see README "Production".

@@ -25,6 +25,7 @@ from orders.models import (
     Refund,
     RefundStatus,
 )
+from orders.outbox.dead_letters import task_named
 from orders.payments import get_provider
 from orders.payments.base import (
     PAYMENT_SUCCEEDED,
@@ -39,6 +40,8 @@ from orders.state import MONEY_TAKEN_STATUSES, PAYMENT_PAID_STATUSES
 from restaurant.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
+
+DELIVER_REFUND_TASK_NAME = "orders.payment_tasks.deliver_refund"
 
 PAYMENTS = Actor.system("payments")
 
@@ -328,10 +331,8 @@ def _refund_owed(*, payment: Payment, amount_minor: int, reason: str, idempotenc
 
 
 def _enqueue_refund_delivery(refund_id: int) -> None:
-    from orders.payment_tasks import deliver_refund
-
     try:
-        deliver_refund.delay(refund_id)
+        task_named(DELIVER_REFUND_TASK_NAME).delay(refund_id)
     except Exception:  # noqa: BLE001 - the refund is recorded as pending; the sweep delivers it
         logger.warning(
             "refund could not be enqueued; the sweep will deliver it", extra={"refund_id": refund_id}

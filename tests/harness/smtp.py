@@ -54,6 +54,9 @@ class _Handler:
                 raise
             if not sink.release.is_set():
                 return "451 4.3.0 Held too long, try again later"
+        elif sink.delay_seconds:
+            sink.answering.set()
+            await asyncio.sleep(sink.delay_seconds)
         message = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
         with sink._lock:
             sink._messages.append(
@@ -73,7 +76,8 @@ class SmtpSink:
     `hold_next(n)` makes the next n DATA commands wait (bounded) before
     answering: `held` is set when one is waiting, `release` lets it answer.
     A held message whose client disconnects is counted in `abandoned`, never
-    in `messages`.
+    in `messages`. `answer_after(seconds)` makes every DATA take that long to
+    be accepted (a slow relay); `answering` is set while one is waiting.
     """
 
     host: str = "127.0.0.1"
@@ -81,6 +85,8 @@ class SmtpSink:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     abandoned: int = 0
+    answering: threading.Event = field(default_factory=threading.Event)
+    delay_seconds: float = 0.0
     _to_hold: int = 0
     _messages: list[ReceivedMail] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,6 +95,9 @@ class SmtpSink:
     def messages(self) -> list[ReceivedMail]:
         with self._lock:
             return list(self._messages)
+
+    def answer_after(self, seconds: float) -> None:
+        self.delay_seconds = seconds
 
     def hold_next(self, count: int = 1) -> None:
         with self._lock:

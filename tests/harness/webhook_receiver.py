@@ -42,6 +42,10 @@ class WebhookReceiver:
     host: str = "127.0.0.1"
     port: int = 0
     default_status: int = 200
+    # answer_after(seconds): every request waits that long for its answer (a slow
+    # partner); `answering` is set while one waits.
+    delay_seconds: float = 0.0
+    answering: threading.Event = field(default_factory=threading.Event)
     _script: list[int] = field(default_factory=list)
     _requests: list[ReceivedRequest] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -54,6 +58,9 @@ class WebhookReceiver:
     def requests(self) -> list[ReceivedRequest]:
         with self._lock:
             return list(self._requests)
+
+    def answer_after(self, seconds: float) -> None:
+        self.delay_seconds = seconds
 
     def answer(self, *statuses: int, then: int = 200) -> None:
         """The next requests get `statuses` in turn; every later one gets `then`."""
@@ -97,7 +104,11 @@ class _Handler(BaseHTTPRequestHandler):
         length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
         body = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status = self.server.receiver._receive(self.path, headers, body)
+        receiver = self.server.receiver
+        if receiver.delay_seconds:
+            receiver.answering.set()
+            time.sleep(receiver.delay_seconds)
+        status = receiver._receive(self.path, headers, body)
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", "2")

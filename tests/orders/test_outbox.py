@@ -7,7 +7,7 @@ from django.core import mail
 
 from accounts.roles import Actor, Role
 from orders.models import Order, OrderStatus, OutboxEvent
-from orders.outbox import outbox_publish, outbox_sweep
+from orders.outbox.services import outbox_publish, outbox_sweep
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 

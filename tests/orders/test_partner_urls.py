@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from accounts.roles import Actor
 from orders.models import DeadLetter, Order, OrderStatus, Partner, PartnerDelivery, PartnerDeliveryStatus
-from orders.partner_urls import HTTPS_MESSAGE, INTERNAL_MESSAGE
-from orders.partners import REFUSED_ERROR
+from orders.partners.services import REFUSED_ERROR
+from orders.partners.url_checks import HTTPS_MESSAGE, INTERNAL_MESSAGE
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.conftest import client_for

@@ -29,18 +29,17 @@ from orders.models import (
     PartnerDelivery,
     PartnerDeliveryStatus,
 )
-from orders.outbox import outbox_publish
-from orders.partners import (
+from orders.outbox.services import outbox_publish
+from orders.partners.services import (
     SIGNATURE_HEADER,
     partner_delivery_attempt,
     partner_delivery_resend,
-    sign,
-    signature_header,
     verify,
 )
+from orders.partners.tasks import _partner_webhook_backoff
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_cancel, order_place, order_transition
-from orders.tasks import _partner_webhook_backoff
+from restaurant.signing import sign, signature_header
 from tests.conftest import client_for
 from tests.harness import webhook_receiver as receiver_module
 

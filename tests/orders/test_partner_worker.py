@@ -14,10 +14,11 @@ import time
 from itertools import pairwise
 
 import pytest
+from django.db import transaction
 
 from accounts.roles import Actor
 from orders.models import DeadLetter, Order, OrderStatus, Partner, PartnerDelivery, PartnerDeliveryStatus
-from orders.partners import SIGNATURE_HEADER, partner_delivery_resend, verify
+from orders.partners.services import SIGNATURE_HEADER, partner_delivery_resend, verify
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.harness import webhook_receiver as receiver_module
@@ -141,3 +142,34 @@ def test_an_always_failing_partner_is_dead_lettered_after_the_last_try_and_a_res
     assert [r.answered for r in webhook_receiver.requests] == [503, 503, 503, 200], explain()
     letter.refresh_from_db()
     assert letter.retried_at is not None
+
+
+def test_a_slow_partner_leaves_its_delivery_unlocked_while_it_answers_and_gets_the_event_once(
+    small_menu, webhook_receiver, celery_worker
+):
+    # Given a partner that takes 3 s to answer (within the read timeout)
+    webhook_receiver.answer_after(3.0)
+    Partner.objects.create(name="Rapid Riders", url=webhook_receiver.url, events=["order.paid"])
+    worker = celery_worker()
+
+    def explain() -> str:
+        return webhook_receiver.describe() + "\n" + worker.explain()
+
+    # When an order is paid and the worker is posting its event
+    order_transition(order=_placed(small_menu), to_status=OrderStatus.PAID, actor=TILL)
+    wait_until(
+        webhook_receiver.answering.is_set, timeout=20, what="the worker to be posting", explain=explain
+    )
+
+    # Then nobody holds the delivery's row meanwhile (a resend or the admin goes ahead at once)
+    with transaction.atomic():
+        assert PartnerDelivery.objects.select_for_update(nowait=True).exists(), explain()
+    assert PartnerDelivery.objects.get().status == PartnerDeliveryStatus.PENDING
+
+    # And the partner gets the event once, recorded as delivered
+    delivery = wait_until(
+        _delivery_status(PartnerDeliveryStatus.DELIVERED), timeout=20, what="the delivery", explain=explain
+    )
+    time.sleep(1)  # a second request would arrive within this
+    assert len(webhook_receiver.requests) == 1, explain()
+    assert (delivery.attempts, delivery.last_status_code, delivery.claimed_until) == (1, 200, None)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from orders.models import Order, OrderStatus, Partner
-from orders.partners import SIGNATURE_HEADER, verify
+from orders.partners.services import SIGNATURE_HEADER, verify
 from tests.harness import smtp as smtp_harness
 from tests.harness import webhook_receiver as receiver_module
 from tests.harness import worker as worker_harness

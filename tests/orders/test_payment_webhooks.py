@@ -104,7 +104,7 @@ def test_the_same_event_five_times_changes_the_order_once(
 )
 def test_an_event_that_is_not_provably_the_providers_changes_nothing(client, small_menu, caplog, make, code):
     order, payment = _order_with_payment(small_menu)
-    caplog.set_level(logging.WARNING, logger="orders.payment_views")
+    caplog.set_level(logging.WARNING, logger="orders.payments.views")
     body, signature = make(_event(payment))
     if signature is None:  # signed before it was tampered with
         signature = sandbox_sign(_event(payment))

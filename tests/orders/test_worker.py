@@ -19,8 +19,8 @@ import time
 import pytest
 
 from accounts.roles import Actor
-from orders import outbox
 from orders.models import DeadLetter, Order, OrderStatus, OutboxEvent
+from orders.outbox import services as outbox
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.harness import smtp as smtp_harness
@@ -144,7 +144,7 @@ import django
 django.setup()
 from django.db import transaction
 from accounts.roles import Actor
-from orders import outbox
+from orders.outbox import services as outbox
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 
@@ -157,7 +157,7 @@ print("the relay ran", flush=True)
 
 
 def test_a_payment_whose_publisher_died_is_published_by_the_sweep_once(small_menu, smtp_sink, celery_worker):
-    from orders.tasks import outbox_sweep
+    from orders.outbox.tasks import outbox_sweep
 
     order = _placed(small_menu)
     purge_queues()

@@ -336,7 +336,7 @@ def test_every_integer_field_of_every_form_is_bounded_and_in_the_list() -> None:
     import kitchen.views
     import orders.floor_views
     import orders.forms
-    import orders.payment_views
+    import orders.payments.views
 
     del accounts, kitchen, orders
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from functools import partial
+from smtplib import SMTPException
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import DeadLetter
+from orders.outbox.models import DeadLetter
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +42,25 @@ def dead_letter_record(
     return letter
 
 
-def dead_letters_retry(*, letter_ids: list[int]) -> int:
-    """Sends each task again with its original arguments; returns how many were sent."""
+def task_named(name: str) -> Task:
+    """The task registered under a name: how services enqueue their tasks without importing them.
+
+    Task modules import their services; a service naming its task (the name is
+    pinned, see tests/orders/test_task_names.py) keeps the import one way.
+    """
     from restaurant.celery import app
 
+    return app.tasks[name]
+
+
+def dead_letters_retry(*, letter_ids: list[int]) -> int:
+    """Sends each task again with its original arguments; returns how many were sent."""
     sent = 0
     with transaction.atomic():
         for letter in DeadLetter.objects.select_for_update().filter(
             pk__in=letter_ids, retried_at__isnull=True
         ):
-            task = app.tasks[letter.task_name]
+            task = task_named(letter.task_name)
             transaction.on_commit(partial(task.apply_async, args=letter.args, kwargs=letter.kwargs))
             letter.retried_at = timezone.now()
             letter.save(update_fields=["retried_at"])
@@ -69,3 +80,25 @@ class DeadLetteringTask(Task):
             error=exc,
             attempts=self.request.retries + 1,
         )
+
+
+TRANSIENT_ERRORS = (SMTPException, ConnectionError, TimeoutError, OSError)
+
+_RELIABLE = {
+    "base": DeadLetteringTask,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "retry_backoff": True,
+    "retry_backoff_max": settings.CELERY_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def reliable_task(*, name: str, **options: Any) -> Any:
+    """A task that retries transient errors with backoff and jitter, dead-lettered after its last try.
+
+    The name is required: queued messages, the beat schedule and dead letters
+    hold it, so it must not follow the code if the code moves
+    (tests/orders/test_task_names.py pins every one).
+    """
+    return shared_task(name=name, **_RELIABLE, **options)

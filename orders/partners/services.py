@@ -15,8 +15,6 @@ token: a partner learns what it needs to collect and hand over an order.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -29,7 +27,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
@@ -44,8 +44,10 @@ from orders.models import (
     new_delivery_public_id,
     new_partner_secret,
 )
-from orders.outbox import _enqueue
-from orders.partner_urls import Destination, PartnerURLRefused, partner_url_destination
+from orders.outbox.dead_letters import task_named
+from orders.outbox.services import outbox_enqueue
+from orders.partners.url_checks import Destination, PartnerURLRefused, partner_url_destination
+from restaurant.signing import SignatureError, signature_check, signature_header
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +72,6 @@ class PartnerDeliveryError(Exception):
 # ---------------------------------------------------------------- signing
 
 
-def sign(secret: str, timestamp: int, body: bytes | str) -> str:
-    """The hex HMAC-SHA256 of "<timestamp>.<body>" under the partner's secret."""
-    raw = body.encode() if isinstance(body, str) else body
-    return hmac.new(secret.encode(), str(timestamp).encode() + b"." + raw, hashlib.sha256).hexdigest()
-
-
-def signature_header(secret: str, timestamp: int, body: bytes | str) -> str:
-    return f"t={timestamp},v1={sign(secret, timestamp, body)}"
-
-
 def verify(
     secret: str,
     header: str,
@@ -90,33 +82,14 @@ def verify(
 ) -> bool:
     """Whether `header` signs exactly `body` with `secret`, at a time within `tolerance` of now.
 
-    What a partner runs on every request; the body must be the raw bytes
-    received, before any JSON parsing.
+    What a partner runs on every request (restaurant/signing.py); the body must
+    be the raw bytes received, before any JSON parsing.
     """
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in header.split(","):
-        key, has_value, value = part.strip().partition("=")
-        if not has_value:
-            continue
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                return False
-        elif key == "v1":
-            candidates.append(value)
-    if timestamp is None or not candidates:
+    try:
+        signature_check(secret=secret, header=header, body=body, tolerance=tolerance, now=now)
+    except SignatureError:
         return False
-    current = time.time() if now is None else now
-    # A stale signature is refused even if it is right: it may be a recorded request played again.
-    if abs(current - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body).encode()
-    # Constant time, and bytes: compare_digest refuses non-ASCII str, which a forged header may hold.
-    return any(
-        hmac.compare_digest(expected, candidate.encode("utf-8", "replace")) for candidate in candidates
-    )
+    return True
 
 
 # ---------------------------------------------------------------- the event body
@@ -178,8 +151,6 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
     partners = [p for p in Partner.objects.filter(is_active=True).order_by("pk") if p.is_subscribed(topic)]
     if not partners:
         return []
-    from orders.tasks import deliver_partner_webhook
-
     order_data = _order_data(event.order, event.topic)
     deliveries = []
     with transaction.atomic():
@@ -200,7 +171,7 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
             if created:
                 # The event id lets the task wait for this transaction if its
                 # message arrives before the commit (see partner_delivery_attempt).
-                _enqueue(deliver_partner_webhook, delivery.pk, event.pk)
+                outbox_enqueue(DELIVER_TASK_NAME, delivery.pk, event.pk)
             deliveries.append(delivery)
     return deliveries
 
@@ -225,7 +196,9 @@ class _PinnedAdapter(HTTPAdapter):
         self._destination = destination
         super().__init__(max_retries=0)
 
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+    def build_connection_pool_key_attributes(
+        self, request: Any, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         host_params = {**host_params, "host": self._destination.address}
         if host_params.get("scheme") == "https":
@@ -285,38 +258,64 @@ def _wait_for_publisher(*, delivery_id: int, outbox_event_id: int) -> None:
         list(OutboxEvent.objects.select_for_update().filter(pk=outbox_event_id).values_list("pk", flat=True))
 
 
+class PartnerDeliveryClaimed(Exception):
+    """Another worker claimed this delivery and its claim has not expired: look again later."""
+
+    def __init__(self, *, delivery_id: int, retry_in: float) -> None:
+        super().__init__(f"partner delivery {delivery_id}: claimed by another worker")
+        self.retry_in = retry_in
+
+
+def _claim(delivery_id: int) -> PartnerDelivery | None:
+    """Claims the delivery until PARTNER_WEBHOOK_CLAIM_SECONDS from now; None if there is nothing to send.
+
+    A conditional UPDATE, so no row stays locked while the partner answers;
+    a claim its worker did not live to finish expires.
+    """
+    now = timezone.now()
+    claim_until = now + timedelta(seconds=settings.PARTNER_WEBHOOK_CLAIM_SECONDS)
+    undelivered = PartnerDelivery.objects.filter(pk=delivery_id).exclude(
+        status=PartnerDeliveryStatus.DELIVERED
+    )
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    if undelivered.filter(free).update(claimed_until=claim_until) == 1:
+        return PartnerDelivery.objects.select_related("partner").get(pk=delivery_id)
+    claimed = undelivered.values_list("claimed_until", flat=True).first()
+    if claimed is None:
+        if not PartnerDelivery.objects.filter(pk=delivery_id).exists():
+            # Its publisher rolled back; the sweep publishes the event again with a new delivery.
+            logger.warning("partner delivery not found", extra={"delivery_id": delivery_id})
+        return None
+    raise PartnerDeliveryClaimed(
+        delivery_id=delivery_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0
+    )
+
+
 def partner_delivery_attempt(
     *, delivery_id: int, outbox_event_id: int | None = None, retry_in: float | None = None
 ) -> bool:
     """Sends the delivery once, unless it was delivered already. True if this call delivered it.
 
-    The row stays locked while the request is made, so a second copy of the
-    task (a redelivered message) waits and then finds it delivered. Each try
-    is recorded (attempts, status code, error, when the next try is due:
-    `retry_in` seconds, from the task); a failed try then raises
-    PartnerDeliveryError for the task to retry. A URL that may not be sent to
-    (orders/partner_urls.py) fails the delivery at once, without a request.
+    The delivery is claimed first (a second copy of the task, a redelivered
+    message, raises PartnerDeliveryClaimed and looks again later), the request
+    is made outside any transaction, and then each try is recorded (attempts,
+    status code, error, when the next try is due: `retry_in` seconds, from the
+    task); a failed try then raises PartnerDeliveryError for the task to
+    retry. A URL that may not be sent to (orders/partners/url_checks.py) fails
+    the delivery at once, without a request.
     """
     if outbox_event_id is not None:
         _wait_for_publisher(delivery_id=delivery_id, outbox_event_id=outbox_event_id)
-    with transaction.atomic():
-        delivery = (
-            PartnerDelivery.objects.select_for_update(of=("self",))
-            .select_related("partner")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None:
-            # Its publisher rolled back; the sweep publishes the event again with a new delivery.
-            logger.warning("partner delivery not found", extra={"delivery_id": delivery_id})
-            return False
-        if delivery.status == PartnerDeliveryStatus.DELIVERED:
-            return False
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return False
+    try:
         if not delivery.partner.is_active:
             delivery.status = PartnerDeliveryStatus.FAILED
             delivery.last_error = "partner deactivated"
             delivery.next_attempt_at = None
-            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
+            delivery.claimed_until = None
+            delivery.save(update_fields=["status", "last_error", "next_attempt_at", "claimed_until"])
             return False
         try:
             # Checked on every try, after resolving the name: the URL may have
@@ -328,28 +327,34 @@ def partner_delivery_attempt(
             answer = _Answer(delivered=False, status_code=None, error="partner host name not found")
         else:
             answer = _post(delivery, encode_body(delivery.payload), destination)
-        now = timezone.now()
-        delivery.attempts += 1
-        delivery.last_status_code = answer.status_code
-        delivery.last_error = answer.error
-        if answer.delivered:
-            delivery.status = PartnerDeliveryStatus.DELIVERED
-            delivery.delivered_at = now
-            delivery.next_attempt_at = None
-        else:
-            # Pending again even if it was failed: a dead letter retried from admin brings it back.
-            delivery.status = PartnerDeliveryStatus.PENDING
-            delivery.next_attempt_at = None if retry_in is None else now + timedelta(seconds=retry_in)
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_status_code",
-                "last_error",
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-            ]
-        )
+    except BaseException:
+        # Nothing recorded: the next try may claim it at once.
+        PartnerDelivery.objects.filter(pk=delivery_id).update(claimed_until=None)
+        raise
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.last_status_code = answer.status_code
+    delivery.last_error = answer.error
+    delivery.claimed_until = None
+    if answer.delivered:
+        delivery.status = PartnerDeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+    else:
+        # Pending again even if it was failed: a dead letter retried from admin brings it back.
+        delivery.status = PartnerDeliveryStatus.PENDING
+        delivery.next_attempt_at = None if retry_in is None else now + timedelta(seconds=retry_in)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+            "claimed_until",
+        ]
+    )
     log = {"delivery_id": delivery_id, "partner_id": delivery.partner_id, "attempts": delivery.attempts}
     if not answer.delivered:
         logger.warning("partner webhook not delivered", extra={**log, "status_code": answer.status_code})
@@ -373,7 +378,17 @@ def _refuse(delivery: PartnerDelivery) -> bool:
     delivery.last_status_code = None
     delivery.last_error = REFUSED_ERROR
     delivery.next_attempt_at = None
-    delivery.save(update_fields=["attempts", "status", "last_status_code", "last_error", "next_attempt_at"])
+    delivery.claimed_until = None
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+            "claimed_until",
+        ]
+    )
     logger.warning(
         "partner webhook refused: internal address",
         extra={"delivery_id": delivery.pk, "partner_id": delivery.partner_id},
@@ -403,8 +418,7 @@ def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
     Only failed ones: a delivered event is never sent twice, and a pending one
     is still being tried.
     """
-    from orders.tasks import deliver_partner_webhook
-
+    deliver = task_named(DELIVER_TASK_NAME)
     now = timezone.now()
     with transaction.atomic():
         ids = list(
@@ -424,7 +438,7 @@ def partner_delivery_resend(*, delivery_ids: Iterable[int]) -> int:
             task_name=DELIVER_TASK_NAME, args__0__in=ids, retried_at__isnull=True
         ).update(retried_at=now)
         for pk in ids:
-            transaction.on_commit(partial(deliver_partner_webhook.delay, pk))
+            transaction.on_commit(partial(deliver.delay, pk))
     logger.info("partner webhooks resent", extra={"delivery_ids": ids})
     return len(ids)
 

@@ -1,9 +1,9 @@
 """The transactional outbox: record events with the change, publish them after commit.
 
-Publishing an event means handing it to its consumers: the live order page,
-emails, partner webhooks, and whatever other apps add to CONSUMERS from their
-AppConfig.ready (the kitchen makes tickets of paid orders), so that `orders`
-never imports them. Consumers are idempotent, so an event published twice — by the
+Publishing an event means handing it to its consumers, which every app
+subscribes from its AppConfig.ready (orders: the live order page, emails,
+partner webhooks; the kitchen: tickets of paid orders), so the outbox knows
+none of them. Consumers are idempotent, so an event published twice — by the
 after-commit relay and by the sweep — has its effect once.
 """
 
@@ -12,17 +12,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Order, OutboxEvent
+from orders.outbox.dead_letters import task_named
+from orders.outbox.models import OutboxEvent
+
+if TYPE_CHECKING:
+    from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
+PUBLISH_TASK_NAME = "orders.tasks.outbox_publish_task"
 
-def _enqueue(task: Any, *args: object) -> None:
+
+def outbox_enqueue(task_name: str, *args: object) -> None:
     """Hands work to the queue while the event is being published.
 
     With a broker the message is sent before the event is marked published,
@@ -32,57 +38,29 @@ def _enqueue(task: Any, *args: object) -> None:
     """
     from restaurant.celery import app
 
+    task = task_named(task_name)
     if app.conf.task_always_eager:
         transaction.on_commit(lambda: task.delay(*args))
     else:
         task.delay(*args)
 
 
-def _enqueue_confirmation_email(event: OutboxEvent) -> None:
-    from orders.tasks import send_order_confirmation
-
-    _enqueue(send_order_confirmation, event.order_id)
-
-
-def _enqueue_cancellation_email(event: OutboxEvent) -> None:
-    from orders.tasks import send_order_cancellation
-
-    _enqueue(send_order_cancellation, event.order_id)
-
-
-def _broadcast_live(event: OutboxEvent) -> None:
-    from orders.live import broadcast_order_event
-
-    try:
-        broadcast_order_event(event)
-    except Exception:  # noqa: BLE001 - a channel layer outage must not block email and partners
-        # Live pages resync from the database on reconnect; nothing is lost.
-        logger.warning("live broadcast failed", extra={"event_id": event.pk})
-
-
-def _create_partner_deliveries(event: OutboxEvent) -> None:
-    from orders.partners import partner_deliveries_create
-
-    partner_deliveries_create(event=event)
-
-
-# topic -> what publishing it does. Handlers enqueue work or make small
-# idempotent writes in the publishing transaction.
-CONSUMERS: dict[str, list[Callable[[OutboxEvent], None]]] = {
-    "order.paid": [_broadcast_live, _enqueue_confirmation_email, _create_partner_deliveries],
-    "order.in_preparation": [_broadcast_live],
-    "order.ready": [_broadcast_live, _create_partner_deliveries],
-    "order.completed": [_broadcast_live],
-    "order.cancelled": [_broadcast_live, _enqueue_cancellation_email],
-    "order.refunded": [_broadcast_live, _create_partner_deliveries],
-}
+# topic -> its consumers, in the order they were subscribed. Apps subscribe
+# from their AppConfig.ready; handlers enqueue work or make small idempotent
+# writes in the publishing transaction.
+_consumers: dict[str, list[Callable[[OutboxEvent], None]]] = {}
 
 
 def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None:
     """Adds a consumer for a topic (other apps call this from AppConfig.ready)."""
-    handlers = CONSUMERS.setdefault(topic, [])
+    handlers = _consumers.setdefault(topic, [])
     if handler not in handlers:
         handlers.append(handler)
+
+
+def outbox_consumers(topic: str) -> tuple[Callable[[OutboxEvent], None], ...]:
+    """The consumers of a topic, in the order publishing calls them."""
+    return tuple(_consumers.get(topic, ()))
 
 
 def outbox_record(*, order: Order, topic: str, payload: dict[str, Any] | None = None) -> OutboxEvent:
@@ -108,10 +86,8 @@ def _publish_now(event_id: int) -> None:
 
 
 def _publish_soon(event_id: int) -> None:
-    from orders.tasks import outbox_publish_task
-
     try:
-        outbox_publish_task.delay(event_id)
+        task_named(PUBLISH_TASK_NAME).delay(event_id)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the request; the sweep retries
         logger.warning("outbox relay could not enqueue; the sweep will publish", extra={"event_id": event_id})
 
@@ -127,7 +103,7 @@ def outbox_publish(*, event_id: int) -> bool:
         )
         if event is None:
             return False
-        for consumer in CONSUMERS.get(event.topic, []):
+        for consumer in _consumers.get(event.topic, []):
             consumer(event)
         event.published_at = timezone.now()
         event.attempts += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.tasks import reliable_task
+from orders.outbox.dead_letters import reliable_task
 
 
 @reliable_task(name="orders.payment_tasks.deliver_refund")

@@ -1,0 +1,1 @@
+"""Delivery partners: who subscribed to which order events, and signed webhooks to them."""
