@@ -23,6 +23,13 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+# Payments that paid their order (a mismatched one never does). Imported by
+# code through orders.state, the one home of status sets.
+PAYMENT_PAID_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
+# Money was taken: refunds may be made against these.
+REFUNDABLE_PAYMENT_STATUSES = frozenset({*PAYMENT_PAID_STATUSES, PaymentStatus.MISMATCHED})
+
+
 class Payment(models.Model):
     """One attempt to pay an order at a provider. An order may have several (a retry after a decline)."""
 
@@ -76,8 +83,6 @@ class Payment(models.Model):
 
     @property
     def refundable_minor(self) -> int:
-        from orders.state import REFUNDABLE_PAYMENT_STATUSES  # state reads the status enums from here
-
         if self.status not in REFUNDABLE_PAYMENT_STATUSES:
             return 0
         return self.taken_minor - self.refunded_minor - self.refund_reserved_minor
