@@ -28,7 +28,7 @@ import json
 import logging
 import time
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -49,6 +49,21 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 logger = logging.getLogger("brigade.sockets")
+
+
+class PongMessage(TypedDict):
+    type: Literal["pong"]
+    seq: int
+
+
+class ErrorMessage(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+# The socket's own replies (each context declares its snapshots and events): type -> schema.
+MESSAGES: dict[str, type] = {"pong": PongMessage, "error": ErrorMessage}
 
 # Closed with this when the visitor may not follow this channel (as HTTP 403).
 CLOSE_FORBIDDEN = 4403

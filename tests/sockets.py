@@ -1,4 +1,9 @@
-"""Opening the product's websockets in-process, as a given user, with channels' WebsocketCommunicator."""
+"""Opening the product's websockets in-process, as a given user, with channels' WebsocketCommunicator.
+
+Every message a test receives is checked against its schema (orders/events.py,
+kitchen/events.py, restaurant/sockets.py): a socket test that gets a message
+with no schema, or one that does not fit it, fails.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,30 @@ from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
+from kitchen.events import MESSAGES as KITCHEN_MESSAGES
+from orders.events import MESSAGES as ORDER_MESSAGES
 from restaurant.asgi import application
+from restaurant.schemas import schema_errors
+from restaurant.sockets import MESSAGES as SOCKET_MESSAGES
+
+LIVE_MESSAGES: dict[str, type] = {**SOCKET_MESSAGES, **ORDER_MESSAGES, **KITCHEN_MESSAGES}
+
+
+def live_message_errors(message: Any) -> list[str]:
+    """What is wrong with a message a socket sent: no schema for its type, or not fitting it."""
+    schema = LIVE_MESSAGES.get(message.get("type")) if isinstance(message, dict) else None
+    if schema is None:
+        return [f"no schema for {message!r}"]
+    return schema_errors(message, schema)
+
+
+class CheckedCommunicator(WebsocketCommunicator):
+    """A test's socket that checks every message it receives against that message's schema."""
+
+    async def receive_json_from(self, timeout: float = 1) -> Any:
+        message = await super().receive_json_from(timeout)
+        assert live_message_errors(message) == [], message
+        return message
 
 
 def socket_for(
@@ -25,7 +53,7 @@ def socket_for(
         browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     if browser is not None:
         headers.append((b"cookie", f"sessionid={browser.cookies['sessionid'].value}".encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    return CheckedCommunicator(application, path, headers=headers)
 
 
 def connects(communicator: WebsocketCommunicator) -> tuple[bool, object]:
