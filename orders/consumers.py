@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from orders.live import order_group, order_snapshot
 from orders.models import Order
-from orders.selectors import order_for_viewer
+from orders.selectors import order_id_for_viewer
 from restaurant.sockets import LiveStateConsumer
 
 if TYPE_CHECKING:
@@ -21,11 +21,11 @@ class OrderTrackerConsumer(LiveStateConsumer):
     def authorize(self, user: User | AnonymousUser) -> str | None:
         token = self.scope["url_route"]["kwargs"]["token"]
         # The same answer for a wrong token and someone else's order: nothing leaks.
-        order = order_for_viewer(tracking_token=token, user=user)
-        if order is None:
+        order_id = order_id_for_viewer(tracking_token=token, user=user)
+        if order_id is None:
             return None
-        self.order_id = order.pk
-        return order_group(order.pk)
+        self.order_id = order_id
+        return order_group(order_id)
 
     def snapshot(self) -> dict[str, Any]:
         return order_snapshot(Order.objects.get(pk=self.order_id))  # type: ignore[misc]  # set by authorize

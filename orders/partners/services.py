@@ -33,10 +33,11 @@ from django.db.models import Q
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
-from orders.models import (
-    DeadLetter,
-    Order,
-    OutboxEvent,
+from orders.models import Order
+from orders.outbox.dead_letters import task_named
+from orders.outbox.models import DeadLetter, OutboxEvent
+from orders.outbox.services import outbox_enqueue
+from orders.partners.models import (
     Partner,
     PartnerDelivery,
     PartnerDeliveryStatus,
@@ -44,8 +45,6 @@ from orders.models import (
     new_delivery_public_id,
     new_partner_secret,
 )
-from orders.outbox.dead_letters import task_named
-from orders.outbox.services import outbox_enqueue
 from orders.partners.url_checks import Destination, PartnerURLRefused, partner_url_destination
 from restaurant.signing import SignatureError, signature_check, signature_header
 

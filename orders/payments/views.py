@@ -81,25 +81,21 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
 # ------------------------------------------------------------------ provider webhooks
 
 
-def _webhook_error(status: int, code: str, message: str) -> JsonResponse:
-    return error_json(status, code, message)
-
-
 @csrf_exempt
 @require_POST
 def payment_webhook(request: HttpRequest, provider: str) -> JsonResponse:
     """Provider events: verified, deduplicated, applied, answered fast."""
     if provider not in provider_names() or provider != settings.PAYMENT_PROVIDER:
-        return _webhook_error(404, "unknown_provider", "No such payment provider.")
+        return error_json(404, "unknown_provider", "No such payment provider.")
     declared = request.headers.get("Content-Length", "")
     if not declared.isdigit() or int(declared) > settings.PAYMENT_WEBHOOK_MAX_BYTES:
         logger.warning("payment webhook refused", extra={"provider": provider, "reason": "too_large"})
-        return _webhook_error(413, "too_large", "The event body is too large.")
+        return error_json(413, "too_large", "The event body is too large.")
     body = request.body
     try:
         event = get_provider(provider).parse_webhook(body=body, headers=request.headers)
     except WebhookRejected as rejected:
         logger.warning("payment webhook refused", extra={"provider": provider, "reason": rejected.code})
-        return _webhook_error(400, rejected.code, rejected.message)
+        return error_json(400, rejected.code, rejected.message)
     outcome = payment_webhook_handle(provider_name=provider, event=event)
     return JsonResponse({"status": "ok", "outcome": outcome})
