@@ -220,6 +220,9 @@ else:
 # it is sent the next event: pages re-check with every ping (10 s), and a
 # client that never pings must not go on receiving after its right ended.
 SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
+# Threads per web process for the sockets' database reads (the right to a
+# socket, its state), each with its own persistent connection.
+SOCKET_DB_THREADS = env_int("SOCKET_DB_THREADS", 6)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

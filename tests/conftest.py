@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts.models import User
 from menu.models import MenuItem, ModifierOption
+from restaurant.sockets import socket_threads_close
 from tests.factories import (
     CategoryFactory,
     MenuItemFactory,
@@ -57,6 +58,14 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
     """Every process the test starts: stopped when it ends, their logs in its report if it fails."""
     with processes_for(request.node, tmp_path / "processes") as started:
         yield started
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _socket_threads_closed(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    # Set up after the test database, so closed before it is dropped: the
+    # sockets' threads keep their connections open, as in production.
+    yield
+    socket_threads_close()
 
 
 @pytest.fixture(scope="session", autouse=True)
