@@ -33,6 +33,7 @@ class Answer:
     step: str
     status: int
     body: str
+    retry_after: str | None
 
 
 @dataclass
@@ -49,7 +50,8 @@ class Visits:
     def record(self, step: str, response: requests.Response) -> None:
         with self.lock:
             body = response.text[:300] if response.status_code >= 400 else ""
-            self.answers.append(Answer(step, response.status_code, body))
+            retry_after = response.headers.get("Retry-After")
+            self.answers.append(Answer(step, response.status_code, body, retry_after))
 
     def statuses(self) -> Counter[tuple[str, int]]:
         with self.lock:
@@ -59,9 +61,9 @@ class Visits:
         with self.lock:
             return [a for a in self.answers if a.status >= 500 and a.status not in allowed]
 
-    def count(self, status: int) -> int:
+    def with_status(self, status: int) -> list[Answer]:
         with self.lock:
-            return sum(1 for a in self.answers if a.status == status)
+            return [a for a in self.answers if a.status == status]
 
 
 class Customer:
