@@ -27,10 +27,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+
+if TYPE_CHECKING:
+    from django.contrib.sessions.models import Session
+    from django.core.cache.backends.base import BaseCache
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +84,12 @@ _health = _CacheHealth()
 class SessionStore(CachedDBStore):
     """cached_db whose cache may be away: the database answers, and stale copies are deleted on return."""
 
+    if TYPE_CHECKING:  # set or defined by Django's stores, unknown to django-stubs
+        _cache: BaseCache
+        _session: dict[str, Any]
+
+        def _get_session_from_db(self) -> Session | None: ...
+
     def _cache_usable(self) -> bool:
         """False while the cache is resting after a failure, or while it still holds copies we missed."""
         if _health.resting():
@@ -125,13 +135,13 @@ class SessionStore(CachedDBStore):
             except Exception:  # noqa: BLE001 - read it from the database instead
                 self._cache_failed("read", None)
         if data is not None:
-            return data  # type: ignore[no-any-return]
+            return data
         stored = self._get_session_from_db()
         if not stored:
             return {}
         data = self.decode(stored.session_data)
         self._cache_write(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
-        return data  # type: ignore[no-any-return]
+        return data
 
     def exists(self, session_key: str | None) -> bool:
         if not session_key:
