@@ -29,6 +29,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
@@ -98,12 +99,11 @@ class SessionStore(CachedDBStore):
             return True
         keys, everything = _health.take_missed()
         try:
-            if everything:
-                delete_pattern = getattr(self._cache, "delete_pattern", None)
-                if delete_pattern is not None:
-                    delete_pattern(f"{KEY_PREFIX}*")
-                else:
-                    self._cache.clear()
+            # django-redis deletes by pattern; no other cache is shared and can fail
+            # (clear() would flush the whole Redis database, queues included).
+            delete_pattern = getattr(self._cache, "delete_pattern", None)
+            if everything and delete_pattern is not None:
+                delete_pattern(f"{KEY_PREFIX}*")
             self._cache.delete_many(keys)
         except Exception:  # noqa: BLE001 - still away: keep the keys for the next try
             _health.missed(*keys, everything=everything)
@@ -172,3 +172,16 @@ class SessionStore(CachedDBStore):
             self._cache.delete(cache_key)
         except Exception:  # noqa: BLE001 - the row is gone; the copy is deleted when the cache is back
             self._cache_failed("delete", cache_key)
+
+    # Django's async twins call the cache unguarded; these run the guarded ones in a thread.
+    async def aload(self) -> dict[str, Any]:
+        return await sync_to_async(self.load)()
+
+    async def aexists(self, session_key: str | None) -> bool:
+        return await sync_to_async(self.exists)(session_key)
+
+    async def asave(self, must_create: bool = False) -> None:
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete)(session_key)
