@@ -1,0 +1,172 @@
+"""The one rate limiter for the doors that cost us or can be abused.
+
+Every door that places, pays, cancels or fills a cart, and sign-up, wears
+`@rate_limited("<name>")`. A name's budgets come from settings.RATE_LIMITS
+(one env variable per name, RATE_LIMIT_<NAME>), written as allauth writes its
+own: comma-separated `<count>/<period>/<key>`, for example
+`"30/m/session,60/m/ip,30/m/user"`. Keys:
+
+- `session`: the visitor's session; a request without one yet (a first visit,
+  or a client that drops cookies) skips this budget, the others still count;
+- `ip`: the client's address from restaurant.client_ip (X-Forwarded-For only
+  through TRUSTED_PROXY_COUNT proxies), IPv6 by its /64;
+- `user`: the signed-in user, whichever session or address they come from.
+
+Only unsafe requests (POST and the like) spend; a GET of the same door is a
+page view and passes untouched. Every budget of the name is spent on each
+attempt, and the attempt is refused when any of them is over: 429 with
+`Retry-After` (the end of the latest tripped window), as the friendly page or
+the one JSON error body (restaurant.error_views). Answers of a limited door,
+refused or not, carry `RateLimit-Limit`, `RateLimit-Remaining` and
+`RateLimit-Reset` (seconds) of the budget closest to running out.
+
+Counters are django-ratelimit's, in the cache RATELIMIT_USE_CACHE names,
+which falls back to local memory while Redis is away
+(restaurant.rate_limit_cache): limits then hold per process.
+
+Coupon tries are meant to wear `@rate_limited("coupon")` on the door that
+applies a code; the budget is in settings already, so a code guesser meets
+the same limiter, keys and answers as everyone else.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit import UNSAFE
+from django_ratelimit.core import get_usage
+
+from restaurant.error_views import error_response
+
+KEYS = ("session", "ip", "user")
+_BUDGET = re.compile(r"^(?P<rate>\d+/\d*[smhd])/(?P<key>[a-z]+)$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    rate: str  # django-ratelimit's "<count>/<period>"
+    key: str  # one of KEYS
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one request leaves a door's tightest budget."""
+
+    limit: int
+    remaining: int
+    reset: int  # seconds until that budget's window ends
+    over: bool
+    retry_after: int  # seconds until every tripped budget has room again
+
+
+@functools.cache
+def parse_budgets(spec: str) -> tuple[Budget, ...]:
+    budgets = []
+    for part in (part.strip() for part in spec.split(",")):
+        if not part:
+            continue
+        match = _BUDGET.match(part)
+        if match is None or match["key"] not in KEYS:
+            raise ImproperlyConfigured(
+                f"A rate limit is <count>/<period>/<key> with key one of {', '.join(KEYS)}; got {part!r}."
+            )
+        budgets.append(Budget(rate=match["rate"], key=match["key"]))
+    return tuple(budgets)
+
+
+def budgets_for(name: str) -> tuple[Budget, ...]:
+    try:
+        spec = settings.RATE_LIMITS[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"No rate limit named {name!r} in settings.RATE_LIMITS.") from None
+    return parse_budgets(spec)
+
+
+def _key_value(request: HttpRequest, key: str) -> str | None:
+    if key == "session":
+        session = getattr(request, "session", None)
+        return session.session_key if session is not None else None
+    if key == "user":
+        user = getattr(request, "user", None)
+        return str(user.pk) if user is not None and user.is_authenticated else None
+    return "ip"  # django-ratelimit's own key: restaurant.client_ip through RATELIMIT_IP_META_KEY
+
+
+def rate_limit_spend(request: HttpRequest, name: str) -> Standing | None:
+    """Spends one attempt of every budget of `name` that applies; None if none did."""
+    usages = []
+    for budget in budgets_for(name):
+        value = _key_value(request, budget.key)
+        if value is None:
+            continue
+        usage = get_usage(
+            request,
+            group=f"limit:{name}:{budget.key}",
+            key=value if budget.key == "ip" else (lambda _group, _request, value=value: value),
+            rate=budget.rate,
+            method=UNSAFE,
+            increment=True,
+        )
+        if usage is not None:  # None: RATELIMIT_ENABLE off
+            usages.append(usage)
+    if not usages:
+        return None
+    # A count the cache could not make reads as count 0 of limit 0, refused
+    # (django-ratelimit with RATELIMIT_FAIL_OPEN off); time_left is then -1.
+    tightest = min(usages, key=lambda usage: (usage["limit"] - usage["count"], -usage["time_left"]))
+    tripped = [usage for usage in usages if usage["should_limit"]]
+    return Standing(
+        limit=tightest["limit"],
+        remaining=max(tightest["limit"] - tightest["count"], 0),
+        reset=max(int(tightest["time_left"]), 1),
+        over=bool(tripped),
+        retry_after=max((max(int(usage["time_left"]), 1) for usage in tripped), default=0),
+    )
+
+
+def rate_limit_headers(response: HttpResponse, standing: Standing, *, with_limit: bool = True) -> HttpResponse:
+    # The header names of the IETF httpapi draft that clients and proxies know.
+    if with_limit:
+        response["RateLimit-Limit"] = str(standing.limit)
+    response["RateLimit-Remaining"] = str(standing.remaining)
+    response["RateLimit-Reset"] = str(standing.reset)
+    return response
+
+
+def too_many_requests(request: HttpRequest, standing: Standing, *, with_limit: bool = True) -> HttpResponse:
+    """The one 429: friendly page or JSON error body, Retry-After and the RateLimit headers.
+
+    `with_limit=False` leaves RateLimit-Limit out, for a door whose budgets
+    differ in size and whose answer must not say which one tripped.
+    """
+    response = error_response(request, 429, retry_after=max(standing.retry_after, 1))
+    return rate_limit_headers(response, standing, with_limit=with_limit)
+
+
+View = Callable[..., HttpResponse]
+
+
+def rate_limited(name: str) -> Callable[[View], View]:
+    """A door behind the budgets of `name` (settings.RATE_LIMITS)."""
+    budgets_for(name)  # a misspelt name fails at import, not on the first request
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            standing = rate_limit_spend(request, name) if request.method in UNSAFE else None
+            if standing is None:
+                return view(request, *args, **kwargs)
+            if standing.over:
+                return too_many_requests(request, standing)
+            return rate_limit_headers(view(request, *args, **kwargs), standing)
+
+        return limited
+
+    return decorate
