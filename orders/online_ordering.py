@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from waffle import get_waffle_switch_model
 
@@ -25,7 +26,9 @@ from accounts.permissions import Capability, can
 from restaurant.error_views import error_json, wants_json
 
 SWITCH = "online_ordering"
-CLOSED_MESSAGE = "We are not taking online orders right now. The menu is here to browse; please try again later."
+CLOSED_MESSAGE = (
+    "We are not taking online orders right now. The menu is here to browse; please try again later."
+)
 
 
 def online_ordering_on() -> bool:
@@ -47,19 +50,22 @@ def ordering_closed(request: HttpRequest) -> HttpResponse:
     else:
         response = render(request, "orders/ordering_closed.html", {"message": CLOSED_MESSAGE}, status=503)
     response["Retry-After"] = str(settings.ORDERING_CLOSED_RETRY_AFTER_SECONDS)
+    # A manager's choice, not a failure: Django would log every such 503 as
+    # an error (and Sentry report it); the access log still records each one.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
-View = Callable[..., HttpResponse]
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def online_ordering_required(view: View) -> View:
     """A cart or checkout door: refused while the switch is off, except for floor staff."""
 
     @functools.wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not takes_orders_from(request):
             return ordering_closed(request)
         return view(request, *args, **kwargs)
 
-    return guarded
+    return cast("View", guarded)

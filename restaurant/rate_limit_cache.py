@@ -76,7 +76,8 @@ class _Outage:
             seconds = time.monotonic() - self._since
             self._since = None
         logger.warning(
-            "rate limits count in the shared cache again", extra={"cache": alias, "outage_seconds": round(seconds)}
+            "rate limits count in the shared cache again",
+            extra={"cache": alias, "outage_seconds": round(seconds)},
         )
 
 
@@ -102,13 +103,17 @@ class SharedOrLocalCache(BaseCache):
                 return answer
         return getattr(self._local, method)(*args, **kwargs)
 
-    def add(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+    def add(
+        self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
         return bool(self._call("add", key, value, timeout=timeout, version=version))
 
     def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
         return self._call("get", key, default=default, version=version)
 
-    def set(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+    def set(
+        self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
         self._call("set", key, value, timeout=timeout, version=version)
 
     def touch(self, key: str, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None) -> bool:

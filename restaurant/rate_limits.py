@@ -35,11 +35,12 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django_ratelimit import UNSAFE
 from django_ratelimit.core import get_usage
 
@@ -131,7 +132,9 @@ def rate_limit_spend(request: HttpRequest, name: str) -> Standing | None:
     )
 
 
-def rate_limit_headers(response: HttpResponse, standing: Standing, *, with_limit: bool = True) -> HttpResponse:
+def rate_limit_headers(
+    response: HttpResponseBase, standing: Standing, *, with_limit: bool = True
+) -> HttpResponseBase:
     # The header names of the IETF httpapi draft that clients and proxies know.
     if with_limit:
         response["RateLimit-Limit"] = str(standing.limit)
@@ -147,10 +150,11 @@ def too_many_requests(request: HttpRequest, standing: Standing, *, with_limit: b
     differ in size and whose answer must not say which one tripped.
     """
     response = error_response(request, 429, retry_after=max(standing.retry_after, 1))
-    return rate_limit_headers(response, standing, with_limit=with_limit)
+    rate_limit_headers(response, standing, with_limit=with_limit)
+    return response
 
 
-View = Callable[..., HttpResponse]
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 def rate_limited(name: str) -> Callable[[View], View]:
@@ -159,7 +163,7 @@ def rate_limited(name: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
-        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             standing = rate_limit_spend(request, name) if request.method in UNSAFE else None
             if standing is None:
                 return view(request, *args, **kwargs)
@@ -167,6 +171,6 @@ def rate_limited(name: str) -> Callable[[View], View]:
                 return too_many_requests(request, standing)
             return rate_limit_headers(view(request, *args, **kwargs), standing)
 
-        return limited
+        return cast("View", limited)
 
     return decorate

@@ -160,7 +160,7 @@ REDIS_URL = env_str("REDIS_URL")
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if REDIS_URL:
     # https://github.com/jazzband/django-redis
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
