@@ -159,7 +159,12 @@ View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 def rate_limited(name: str) -> Callable[[View], View]:
     """A door behind the budgets of `name` (settings.RATE_LIMITS)."""
-    budgets_for(name)  # a misspelt name fails at import, not on the first request
+    # A misspelt name or budget (any of them, RATE_LIMIT_COUPON's too) fails
+    # when the doors are imported (`manage.py check`, start-up), not on the
+    # first request that meets it.
+    budgets_for(name)
+    for spec in settings.RATE_LIMITS.values():
+        parse_budgets(spec)
 
     def decorate(view: View) -> View:
         @functools.wraps(view)

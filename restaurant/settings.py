@@ -398,13 +398,13 @@ SIGN_IN_RATE_PER_ACCOUNT = env_str("SIGN_IN_RATE_PER_ACCOUNT", "8/15m")
 # RateLimit-* headers). The table with the reasons is in docs/security.md.
 RATE_LIMITS = {
     # Adding, changing and removing cart lines.
-    "cart": env_str("RATE_LIMIT_CART", "60/m/session,120/m/ip,60/m/user"),
+    "cart": env_str("RATE_LIMIT_CART", "60/m/session,300/m/ip,60/m/user"),
     # Sending the checkout form: each one may place an order.
-    "checkout": env_str("RATE_LIMIT_CHECKOUT", "10/10m/session,30/10m/ip,10/10m/user"),
+    "checkout": env_str("RATE_LIMIT_CHECKOUT", "10/10m/session,60/10m/ip,10/10m/user"),
     # Starting or retrying a payment, and the sandbox's pay page.
-    "payment": env_str("RATE_LIMIT_PAYMENT", "20/10m/session,60/10m/ip,20/10m/user"),
+    "payment": env_str("RATE_LIMIT_PAYMENT", "20/10m/session,120/10m/ip,20/10m/user"),
     # A customer calling an order off.
-    "cancel": env_str("RATE_LIMIT_CANCEL", "10/10m/session,30/10m/ip,10/10m/user"),
+    "cancel": env_str("RATE_LIMIT_CANCEL", "10/10m/session,60/10m/ip,10/10m/user"),
     # Creating an account (each sends an email); also spends SIGN_IN_RATE_PER_IP.
     "sign_up": env_str("RATE_LIMIT_SIGN_UP", "3/h/session,10/h/ip"),
     # Trying a coupon code, for the door that applies one.

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
 
 from orders.cart import SessionCart
+from restaurant.rate_limits import Budget, parse_budgets, rate_limited
 from tests.conftest import client_for
 from tests.orders.flows import add_to_cart, checkout
 
@@ -219,3 +221,19 @@ def test_sign_in_doors_answer_the_same_429_without_saying_which_budget_tripped(a
     assert int(refused["RateLimit-Reset"]) > 0
     # The IP budget and the account's differ in size: the limit would tell which one it was.
     assert "RateLimit-Limit" not in refused
+
+
+def test_budgets_are_read_as_allauth_writes_them_and_a_bad_one_fails_loudly(settings):
+    assert parse_budgets("10/10m/session, 30/h/ip,5/m/user") == (
+        Budget(rate="10/10m", key="session"),
+        Budget(rate="30/h", key="ip"),
+        Budget(rate="5/m", key="user"),
+    )
+    for wrong in ("10/m/everyone", "10/m", "ten/m/ip", "10/fortnight/ip"):
+        with pytest.raises(ImproperlyConfigured):
+            parse_budgets(wrong)
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "coupon": "10/m/everyone"}
+    with pytest.raises(ImproperlyConfigured):
+        rate_limited("cart")
+    with pytest.raises(ImproperlyConfigured):
+        rate_limited("no-such-door")
