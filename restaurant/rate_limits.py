@@ -44,6 +44,7 @@ from django.http.response import HttpResponseBase
 from django_ratelimit import UNSAFE
 from django_ratelimit.core import get_usage
 
+from accounts.security_events import security_event
 from restaurant.error_views import error_response
 
 KEYS = ("session", "ip", "user")
@@ -65,6 +66,7 @@ class Standing:
     reset: int  # seconds until that budget's window ends
     over: bool
     retry_after: int  # seconds until every tripped budget has room again
+    tripped: tuple[str, ...] = ()  # the keys of the budgets over their limit
 
 
 @functools.cache
@@ -102,7 +104,7 @@ def _key_value(request: HttpRequest, key: str) -> str | None:
 
 def rate_limit_spend(request: HttpRequest, name: str) -> Standing | None:
     """Spends one attempt of every budget of `name` that applies; None if none did."""
-    usages = []
+    usages: list[tuple[str, dict[str, Any]]] = []
     for budget in budgets_for(name):
         value = _key_value(request, budget.key)
         if value is None:
@@ -116,19 +118,22 @@ def rate_limit_spend(request: HttpRequest, name: str) -> Standing | None:
             increment=True,
         )
         if usage is not None:  # None: RATELIMIT_ENABLE off
-            usages.append(usage)
+            usages.append((budget.key, usage))
     if not usages:
         return None
     # A count the cache could not make reads as count 0 of limit 0, refused
     # (django-ratelimit with RATELIMIT_FAIL_OPEN off); time_left is then -1.
-    tightest = min(usages, key=lambda usage: (usage["limit"] - usage["count"], -usage["time_left"]))
-    tripped = [usage for usage in usages if usage["should_limit"]]
+    _key, tightest = min(
+        usages, key=lambda pair: (pair[1]["limit"] - pair[1]["count"], -pair[1]["time_left"])
+    )
+    tripped = [(key, usage) for key, usage in usages if usage["should_limit"]]
     return Standing(
         limit=tightest["limit"],
         remaining=max(tightest["limit"] - tightest["count"], 0),
         reset=max(int(tightest["time_left"]), 1),
         over=bool(tripped),
-        retry_after=max((max(int(usage["time_left"]), 1) for usage in tripped), default=0),
+        retry_after=max((max(int(usage["time_left"]), 1) for _, usage in tripped), default=0),
+        tripped=tuple(key for key, _ in tripped),
     )
 
 
@@ -173,6 +178,7 @@ def rate_limited(name: str) -> Callable[[View], View]:
             if standing is None:
                 return view(request, *args, **kwargs)
             if standing.over:
+                security_event("rate limited", request=request, limit=name, budget=",".join(standing.tripped))
                 return too_many_requests(request, standing)
             return rate_limit_headers(view(request, *args, **kwargs), standing)
 

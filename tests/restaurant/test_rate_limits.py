@@ -8,6 +8,7 @@ headers, and nothing done.
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -188,7 +189,8 @@ DOORS = {
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_every_door_that_costs_us_goes_through_the_one_limiter(small_menu, budgets, door):
+def test_every_door_that_costs_us_goes_through_the_one_limiter(small_menu, budgets, caplog, door):
+    caplog.set_level(logging.INFO, logger="brigade.security")
     name, knock = DOORS[door]
     budgets(**{name: "2/m/ip"})
     client = _client_with_session()
@@ -202,6 +204,8 @@ def test_every_door_that_costs_us_goes_through_the_one_limiter(small_menu, budge
     assert refused["RateLimit-Remaining"] == "0"
     assert int(refused["Retry-After"]) > 0
     assert "Too many attempts" in refused.content.decode()
+    [event] = [record for record in caplog.records if record.getMessage() == "rate limited"]
+    assert (event.limit, event.budget, event.ip) == (name, "ip", ATTACKER_IP)
     # Another address is not affected.
     assert knock(_client_with_session(OTHER_IP), small_menu).status_code != 429
 
