@@ -92,33 +92,39 @@ def budgets_for(name: str) -> tuple[Budget, ...]:
     return parse_budgets(spec)
 
 
-def _key_value(request: HttpRequest, key: str) -> str | None:
+def _ratelimit_key(request: HttpRequest, key: str) -> str | Callable[[str, HttpRequest], str] | None:
+    """django-ratelimit's key for one budget; None when the budget does not apply to this request."""
+    if key == "ip":
+        # django-ratelimit's own: restaurant.client_ip through RATELIMIT_IP_META_KEY, IPv6 by its /64.
+        return "ip"
     if key == "session":
         session = getattr(request, "session", None)
-        return session.session_key if session is not None else None
-    if key == "user":
+        value = session.session_key if session is not None else None
+    else:
         user = getattr(request, "user", None)
-        return str(user.pk) if user is not None and user.is_authenticated else None
-    return "ip"  # django-ratelimit's own key: restaurant.client_ip through RATELIMIT_IP_META_KEY
+        value = str(user.pk) if user is not None and user.is_authenticated else None
+    if value is None:
+        return None
+    return lambda _group, _request: value
 
 
 def rate_limit_spend(request: HttpRequest, name: str) -> Standing | None:
     """Spends one attempt of every budget of `name` that applies; None if none did."""
     usages: list[tuple[str, dict[str, Any]]] = []
     for budget in budgets_for(name):
-        value = _key_value(request, budget.key)
-        if value is None:
+        key = _ratelimit_key(request, budget.key)
+        if key is None:
             continue
         usage = get_usage(
             request,
             group=f"limit:{name}:{budget.key}",
-            key=value if budget.key == "ip" else (lambda _group, _request, value=value: value),
+            key=key,
             rate=budget.rate,
             method=UNSAFE,
             increment=True,
         )
-        if usage is not None:  # None: RATELIMIT_ENABLE off
-            usages.append((budget.key, usage))
+    if usage is not None:  # None: RATELIMIT_ENABLE off
+        usages.append((budget.key, usage))
     if not usages:
         return None
     # A count the cache could not make reads as count 0 of limit 0, refused
