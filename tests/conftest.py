@@ -81,6 +81,14 @@ def _fast_and_isolated(settings) -> None:  # type: ignore[no-untyped-def]
     cache.clear()
 
 
+@pytest.fixture
+def rush_limits_lifted(settings) -> None:  # type: ignore[no-untyped-def]
+    """For a test about something else that places many orders from one client:
+    the doors' rate limits and the cap on unpaid orders out of the way."""
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS, "1000000/m/ip")
+    settings.BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST = 0
+
+
 # ---------------------------------------------------------------- actors
 
 PASSWORD = "correct-horse-battery"
