@@ -131,7 +131,7 @@ def test_an_expired_order_tells_the_customer_once(small_menu, settings, django_c
     assert "No money was taken" in message.body
 
 
-# ---------------------------------------------------------------- recorders, one publish per change, any context
+# ------------------------------------------- recorders, one publish per change, any context
 
 
 @pytest.fixture
