@@ -33,6 +33,10 @@ RESUBSCRIBE_EVERY_SECONDS = 0.5
 class _HealingShard(pubsub.RedisSingleShardConnection):
     # Set when the subscription failed, until it is made again.
     _lost = False
+    # channels-redis's own, untyped there.
+    _redis: Any
+    _pubsub: Any
+    _subscribed_to: set[str]
 
     async def publish(self, channel: str, message: bytes) -> None:
         try:
