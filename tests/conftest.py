@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts.models import User
 from menu.models import MenuItem, ModifierOption
+from restaurant import rate_limit_cache, sessions
 from restaurant.sockets import socket_threads_close
 from tests.factories import (
     CategoryFactory,
@@ -76,9 +77,12 @@ def _static_manifest() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings) -> None:  # type: ignore[no-untyped-def]
+def _fast_and_isolated(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
+    # What this process remembers of an earlier test's Redis outage stays with that test.
+    monkeypatch.setattr(rate_limit_cache, "outage", rate_limit_cache._Outage())
+    monkeypatch.setattr(sessions, "_health", sessions._CacheHealth())
 
 
 @pytest.fixture

@@ -54,12 +54,16 @@ def own_redis(settings, processes: Processes, tmp_path: Path, monkeypatch) -> Ow
     workdir = tmp_path / "redis"
     workdir.mkdir()
     server = start_redis(port, workdir, processes)
+    own = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{port}/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    }
+    # Every alias the product has, on this Redis, shaped as the settings shape them.
     settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-        }
+        **settings.CACHES,
+        "default": own,
+        "waffle": {**own, "OPTIONS": {**own["OPTIONS"], "IGNORE_EXCEPTIONS": True}, "TIMEOUT": 60},
     }
     # Every request in these tests tries the cache again, rather than resting after a failure.
     monkeypatch.setattr(sessions, "RETRY_AFTER_SECONDS", 0)

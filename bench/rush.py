@@ -1,0 +1,245 @@
+"""A lunch rush through the real pages: N customers at once, each ordering and paying as a browser does.
+
+    make bench-rush                                   # 20 customers for 60 s
+    .venv/bin/python bench/rush.py --customers 50 --seconds 90
+
+The production set-up on one machine: gunicorn (2 workers) for the pages,
+one daphne for the sockets, one Celery worker (2 processes), this machine's
+PostgreSQL and Redis. The database `brigade_bench` is dropped and made
+again, and Redis database 5 is flushed (as bench/live_fanout.py does).
+
+Each customer is a new visitor for every order (its own cookies, and its
+own address in X-Forwarded-For behind one trusted proxy, as nginx in front
+would send it): the menu, three item pages with an "add" each, the cart,
+the checkout page and its form, the sandbox provider's payment page and
+its approval, then the order page. Every answer is timed by step; anything
+but the expected status is an error. Orders/s counts orders paid.
+
+The load generator (threads of one Python process) shares the machine's two
+cores with everything it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.live_fanout import (
+    PYTHON,
+    _env,
+    _free_port,
+    _percentile,
+    _prepare,
+    _start,
+    _stop,
+    _wait_healthy,
+)
+
+CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+ITEM_ID = re.compile(r'name="item" value="(\d+)"')
+CHECKOUT_TOKEN = re.compile(r'name="checkout_token" value="([0-9a-f]+)"')
+SANDBOX = re.compile(r"/sandbox/pay/([^/]+)/$")
+TIMEOUT = 30
+
+
+class Refused(Exception):
+    pass
+
+
+class Run:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.timings: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, int] = defaultdict(int)
+        self.paid = 0
+
+    def timed(self, step: str, send, expected: int) -> requests.Response:
+        started = time.perf_counter()
+        try:
+            answer = send()
+        except requests.RequestException:
+            with self.lock:
+                self.errors[f"{step}: connection"] += 1
+            raise Refused(step) from None
+        took = time.perf_counter() - started
+        with self.lock:
+            self.timings[step].append(took)
+            if answer.status_code != expected:
+                self.errors[f"{step}: {answer.status_code}"] += 1
+        if answer.status_code != expected:
+            raise Refused(step)
+        return answer
+
+
+def _field(pattern: re.Pattern[str], answer: requests.Response) -> str:
+    found = pattern.search(answer.text)
+    if found is None:
+        raise Refused(pattern.pattern)
+    return found.group(1)
+
+
+def _one_order(base: str, slugs: list[str], run: Run, number: int, rng: random.Random) -> None:
+    http = requests.Session()
+    # The visitor's own address, as the proxy in front reports it.
+    http.headers["X-Forwarded-For"] = f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+
+    def get(path: str):
+        return lambda: http.get(base + path, timeout=TIMEOUT, allow_redirects=False)
+
+    def post(path: str, data: dict):
+        return lambda: http.post(base + path, data=data, timeout=TIMEOUT, allow_redirects=False)
+
+    run.timed("menu", get("/menu/"), 200)
+    for slug in rng.sample(slugs, 3):
+        page = run.timed("item", get(f"/menu/{slug}/"), 200)
+        data = {"csrfmiddlewaretoken": _field(CSRF, page), "item": _field(ITEM_ID, page), "quantity": 1}
+        run.timed("cart_add", post("/cart/add/", data), 302)
+    run.timed("cart", get("/cart/"), 200)
+    page = run.timed("checkout", get("/checkout/"), 200)
+    form = {
+        "csrfmiddlewaretoken": _field(CSRF, page),
+        "checkout_token": _field(CHECKOUT_TOKEN, page),
+        "order_type": "pickup",
+        "contact_name": f"Guest {number}",
+        "contact_email": f"guest{number}@example.test",
+        "contact_phone": "",
+        "table_number": "",
+        "delivery_address": "",
+        "special_instructions": "",
+    }
+    placed = run.timed("checkout_post", post("/checkout/", form), 302)
+    found = SANDBOX.search(placed.headers.get("Location", ""))
+    if found is None:
+        with run.lock:
+            run.errors["checkout_post: not sent to pay"] += 1
+        raise Refused("checkout_post")
+    reference = found.group(1)
+    page = run.timed("sandbox", get(f"/sandbox/pay/{reference}/"), 200)
+    data = {"csrfmiddlewaretoken": _field(CSRF, page), "outcome": "approve"}
+    approved = run.timed("sandbox_post", post(f"/sandbox/pay/{reference}/", data), 302)
+    run.timed("order", get(approved.headers["Location"]), 200)
+    with run.lock:
+        run.paid += 1
+
+
+def _simple_items() -> list[str]:
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.INFO)
+    from menu.models import MenuItem
+
+    return list(
+        MenuItem.objects.filter(is_available=True, is_listed=True)
+        .exclude(item_groups__group__min_choices__gt=0)
+        .values_list("slug", flat=True)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds not counted at the start")
+    options = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="brigade-rush-"))
+    env = _env("pubsub", var_dir) | {"TRUSTED_PROXY_COUNT": "1"}
+    print("preparing brigade_bench…", flush=True)
+    _prepare(env)
+    os.environ.update(env)
+    slugs = _simple_items()
+
+    http_port, ws_port = _free_port(), _free_port()
+    processes = [
+        _start([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
+               env, var_dir / "gunicorn.log"),
+        _start([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ws_port), "restaurant.asgi:application"],
+               env, var_dir / "daphne.log"),
+        _start([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
+                "--concurrency", "2", "-l", "WARNING"], env, var_dir / "worker.log"),
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        _wait_healthy(base, processes[0], "gunicorn")
+        _wait_healthy(f"http://127.0.0.1:{ws_port}", processes[1], "daphne")
+        time.sleep(3)  # the worker's start-up
+        warm, measured = Run(), Run()
+        current = {"run": warm}
+        stop = threading.Event()
+        numbers = iter(range(10**9))
+        numbers_lock = threading.Lock()
+
+        def customer(seed: int) -> None:
+            rng = random.Random(seed)
+            while not stop.is_set():
+                with numbers_lock:
+                    number = next(numbers)
+                try:
+                    _one_order(base, slugs, current["run"], number, rng)
+                except Refused:
+                    time.sleep(0.1)
+
+        print(f"{options.customers} customers ordering for {options.seconds:.0f} s…", flush=True)
+        threads = [
+            threading.Thread(target=customer, args=(seed,), daemon=True) for seed in range(options.customers)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(options.warmup)
+        current["run"] = measured
+        started = time.monotonic()
+        time.sleep(options.seconds)
+        duration = time.monotonic() - started
+        current["run"] = Run()  # what finishes after the window is not counted
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=TIMEOUT)
+    finally:
+        _stop(processes)
+
+    requests_made = sum(len(v) for v in measured.timings.values())
+
+    def summary(values: list[float]) -> dict:
+        return {
+            "requests": len(values),
+            "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
+            "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
+            "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+        }
+
+    results = {
+        "command": " ".join(["bench/rush.py", *sys.argv[1:]]),
+        "customers": options.customers,
+        "seconds": round(duration, 1),
+        "orders_paid": measured.paid,
+        "orders_per_second": round(measured.paid / duration, 2),
+        "requests_per_second": round(requests_made / duration, 1),
+        "errors": dict(measured.errors),
+        "steps": {step: summary(values) for step, values in measured.timings.items()},
+        "machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "logs": str(var_dir),
+    }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
