@@ -3,6 +3,7 @@
     make bench                                                 # 50 boards, 1,000 trackers, 10 payments/s
     .venv/bin/python bench/live_fanout.py --daphnes 1          # all sockets on one daphne
     .venv/bin/python bench/live_fanout.py --layer core --rate 5 --trackers 300
+    .venv/bin/python bench/live_fanout.py --ping               # every socket pings as pages do
 
 What runs, as in production on one machine: PostgreSQL and Redis (this
 machine's, at 127.0.0.1); gunicorn (2 workers) for HTTP, where the payment
@@ -10,6 +11,11 @@ webhooks land; two daphne processes for the sockets (one per core; clients
 are spread over them as a load balancer would); one Celery worker (2
 processes) for emails and retries. The database `brigade_bench` is dropped
 and made again, and Redis database 5 is flushed.
+
+First the floor: the same sockets on bare daphne and the same channel layer
+(bench/floor_asgi.py), sent frames of the same size at the same rate; then
+the application. Both are reported, and the application's p99 as a ratio
+of the floor's.
 
 What is measured: each tracker follows one order awaiting payment; every
 board follows the kitchen. Orders are paid at a steady rate by the sandbox
@@ -180,8 +186,11 @@ def _essentials(message: dict) -> dict:
 PING_EVERY_SECONDS = 10.0  # static/js/live-socket.js
 
 
+PINGING = {"on": False}
+
+
 async def _client(kind: str, index: int, url: str, origin: str, cookie: str | None, into: Received) -> None:
-    """One socket, behaving as the page's script does: it pings every 10 s with the seq it holds."""
+    """One socket; with --ping it pings every 10 s with the seq it holds, as the page's script does."""
     headers = {"Cookie": f"sessionid={cookie}"} if cookie else None
     held = {"seq": None}
 
@@ -198,7 +207,7 @@ async def _client(kind: str, index: int, url: str, origin: str, cookie: str | No
         ) as socket:
             into.connected += 1
             frames = into.frames[(kind, index)]
-            pinger = asyncio.create_task(ping(socket))
+            pinger = asyncio.create_task(ping(socket) if PINGING["on"] else asyncio.sleep(0))
             try:
                 async for raw in socket:
                     at = time.time()
@@ -471,7 +480,9 @@ def main() -> None:
     parser.add_argument("--daphnes", type=int, default=2, help="daphne instances sharing the sockets")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait for late frames")
     parser.add_argument("--no-floor", action="store_true", help="skip the bare-daphne floor")
+    parser.add_argument("--ping", action="store_true", help="every socket pings every 10 s, as pages do")
     options = parser.parse_args()
+    PINGING["on"] = options.ping
 
     var_dir = Path(tempfile.mkdtemp(prefix="brigade-bench-"))
     env = _env(options.layer, var_dir)
@@ -535,6 +546,7 @@ def main() -> None:
         "board_sockets": options.boards,
         "tracker_sockets": options.trackers,
         "sockets_failed": received.failed,
+        "pinging": options.ping,
         "rate_asked": options.rate,
         "rate_achieved": round(achieved, 2),
         "frames_per_second": round(results["all"]["frames"] / duration, 1),
