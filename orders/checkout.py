@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from accounts.roles import Actor
 from orders.models import Order, OrderStatus
+from orders.pacing.selectors import ASAP, Pickup
 from orders.payments.services import (
     PaymentsUnavailable,
     order_cancel_paid,
@@ -58,6 +59,7 @@ def order_checkout(
     actor: Actor,
     idempotency_key: str,
     absolute_url: Callable[[str], str],
+    pickup: Pickup = ASAP,
 ) -> CheckoutResult:
     """Places the order and starts its payment, or leaves nothing behind.
 
@@ -68,11 +70,14 @@ def order_checkout(
     cancelled. Either way the cart is the customer's to try again with; after
     a cancelled order, `error.data["cancelled_order"]` says the key was used.
     `absolute_url` turns the order's path into the link the provider sends the
-    customer back to.
+    customer back to. `pickup` is as soon as possible or a slot the customer
+    picked (orders.pacing); the kitchen may refuse either (KitchenRefused, 409).
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
-    order, created = order_place(lines=lines, details=details, actor=actor, idempotency_key=idempotency_key)
+    order, created = order_place(
+        lines=lines, details=details, actor=actor, idempotency_key=idempotency_key, pickup=pickup
+    )
     order_url = order.get_absolute_url()
     if not created:
         return CheckoutResult(order, CheckoutStep.ALREADY_PLACED, order_url, keep_cart=True)

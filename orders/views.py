@@ -19,6 +19,7 @@ from orders.cart import SessionCart
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
 from orders.models import Order, OrderStatus
+from orders.pacing.selectors import pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
@@ -159,10 +160,12 @@ def _issue_checkout_token(request: HttpRequest) -> str:
 def _checkout_page(
     request: HttpRequest, form: CheckoutForm, errors: list[str], status: int = 200
 ) -> HttpResponse:
+    # The ready time and the slots are quoted for what is in the cart now.
+    quote = pacing_quote(items=sum(line.quantity for line in SessionCart(request.session).cart_lines()))
     return render(
         request,
         "orders/checkout.html",
-        {**_cart_context(request), "form": form, "errors": errors},
+        {**_cart_context(request), "form": form, "errors": errors, "quote": quote},
         status=status,
     )
 
@@ -209,6 +212,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             actor=_actor(request),
             idempotency_key=data["checkout_token"],
             absolute_url=request.build_absolute_uri,
+            pickup=data["when"],
         )
     except ApplicationError as error:
         if "cancelled_order" in error.data:
