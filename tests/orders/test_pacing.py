@@ -37,6 +37,7 @@ from orders.pacing.services import SLOT_FULL, SLOT_UNAVAILABLE
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.concurrency import run_simultaneously
+from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.orders.flows import add_to_cart, checkout
 
@@ -401,3 +402,75 @@ def test_two_asap_checkouts_for_the_last_place_one_moves_to_the_next_slot(small_
 
     assert all(isinstance(o, Order) for o in outcomes), outcomes
     assert sorted(o.slot_starts_at for o in outcomes) == [asap_slot, asap_slot + SLOT]  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- managers in admin
+
+
+PACING_URL = "/admin/orders/kitchenpacing/1/change/"
+
+
+@pytest.mark.django_db
+def test_a_manager_sets_capacity_and_opening_hours_in_admin_and_checkout_follows(client, actors, small_menu):
+    manager = client_for(actors.manager)
+    assert manager.get(PACING_URL).status_code == 200
+
+    response = manager.post(
+        PACING_URL,
+        {
+            "orders_per_slot": "6",
+            "items_per_slot": "",
+            "hard_cap_orders": "1",
+            "default_prep_minutes": "20",
+            "schedule_days_ahead": "3",
+            "opening_hours-TOTAL_FORMS": "2",
+            "opening_hours-INITIAL_FORMS": "0",
+            "opening_hours-MIN_NUM_FORMS": "0",
+            "opening_hours-MAX_NUM_FORMS": "1000",
+            "opening_hours-0-weekday": "4",
+            "opening_hours-0-opens": "12:00",
+            "opening_hours-0-closes": "15:00",
+            "opening_hours-1-weekday": "4",
+            "opening_hours-1-opens": "18:10",
+            "opening_hours-1-closes": "23:00",
+        },
+    )
+
+    # A time off the quarter-hour is refused with the reason, and nothing is saved
+    assert response.status_code == 200 and "Use a quarter-hour" in response.content.decode()
+    assert not OpeningHours.objects.exists()
+
+    response = manager.post(
+        PACING_URL,
+        {
+            "orders_per_slot": "6",
+            "items_per_slot": "",
+            "hard_cap_orders": "1",
+            "default_prep_minutes": "20",
+            "schedule_days_ahead": "3",
+            "opening_hours-TOTAL_FORMS": "1",
+            "opening_hours-INITIAL_FORMS": "0",
+            "opening_hours-MIN_NUM_FORMS": "0",
+            "opening_hours-MAX_NUM_FORMS": "1000",
+            "opening_hours-0-weekday": "4",
+            "opening_hours-0-opens": "00:00",
+            "opening_hours-0-closes": "00:00",
+        },
+    )
+    assert response.status_code == 302
+    rules = KitchenPacing.objects.get()
+    assert (rules.orders_per_slot, rules.hard_cap_orders, rules.default_prep_minutes) == (6, 1, 20)
+    assert [str(h) for h in OpeningHours.objects.all()] == ["Friday 00:00–00:00"]
+    assert manager.get("/admin/orders/kitchenpacing/1/delete/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_asap_order_page_says_when_it_will_be_ready(client, small_menu):
+    add_to_cart(client, small_menu.fries, 1)
+    assert checkout(client, when="asap").status_code == 302
+
+    order = Order.objects.get()
+    page = client.get(order.get_absolute_url()).content.decode()
+
+    assert order.promised_at is not None and not order.is_scheduled()
+    assert f"Ready around <strong>{timezone.localtime(order.promised_at).strftime('%H:%M')}</strong>" in page
