@@ -76,6 +76,7 @@ class Quote:
     """What checkout can promise now, for an order of `items` items."""
 
     now: datetime
+    rules: KitchenPacing
     prep_minutes: int
     # Paid orders the kitchen is working on (scheduled ones count once released).
     load_orders: int
@@ -295,6 +296,7 @@ def pacing_quote(*, items: int, now: datetime | None = None) -> Quote:
     later = [s for s in starts if s >= earliest][:MAX_OFFERED_SLOTS]
     return Quote(
         now=now,
+        rules=rules,
         prep_minutes=prep,
         load_orders=load_orders,
         load_items=load_items,

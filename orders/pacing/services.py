@@ -8,14 +8,13 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from orders.pacing.models import PacingSlot
+from orders.pacing.models import KitchenPacing, PacingSlot
 from orders.pacing.selectors import (
     ASAP,
     Pickup,
     Quote,
     has_room,
     pacing_quote,
-    pacing_rules,
     round_up_promise,
     slot_loads,
 )
@@ -37,7 +36,7 @@ class KitchenRefused(Conflict):
     """No order for as soon as possible now (full or closed); a later slot may still be picked."""
 
 
-def _slot_lock_has_room(*, starts_at: datetime, items: int) -> bool:
+def _slot_lock_has_room(*, starts_at: datetime, items: int, rules: KitchenPacing) -> bool:
     """Takes the slot's row lock, then counts what it holds.
 
     The lock is an UPDATE, not a SELECT … FOR UPDATE: on PostgreSQL it holds
@@ -49,7 +48,7 @@ def _slot_lock_has_room(*, starts_at: datetime, items: int) -> bool:
     if not PacingSlot.objects.filter(starts_at=starts_at).update(last_booked_at=now):
         PacingSlot.objects.bulk_create([PacingSlot(starts_at=starts_at)], ignore_conflicts=True)
         PacingSlot.objects.filter(starts_at=starts_at).update(last_booked_at=now)
-    return has_room(pacing_rules(), slot_loads([starts_at])[starts_at], items)
+    return has_room(rules, slot_loads([starts_at])[starts_at], items)
 
 
 def slot_book(*, pickup: Pickup, items: int, quote: Quote | None = None) -> Booking:
@@ -67,13 +66,15 @@ def slot_book(*, pickup: Pickup, items: int, quote: Quote | None = None) -> Book
             if quote.refusal_code:
                 raise KitchenRefused(quote.refusal, code=quote.refusal_code)
             for starts_at in quote.asap_slots:
-                if _slot_lock_has_room(starts_at=starts_at, items=items):
+                if _slot_lock_has_room(starts_at=starts_at, items=items, rules=quote.rules):
                     return Booking(starts_at, max(round_up_promise(quote.earliest_ready), starts_at), None)
             raise KitchenRefused(quote.refusal or SLOT_FULL, code="kitchen_full")
         assert isinstance(pickup, datetime)
         offer = quote.slot(pickup)
         if offer is None:
             raise ApplicationError(SLOT_UNAVAILABLE, code="slot_unavailable")
-        if not offer.has_room or not _slot_lock_has_room(starts_at=offer.starts_at, items=items):
+        if not offer.has_room or not _slot_lock_has_room(
+            starts_at=offer.starts_at, items=items, rules=quote.rules
+        ):
             raise Conflict(SLOT_FULL, code="slot_full")
         return Booking(offer.starts_at, offer.starts_at, quote.release_for(offer.starts_at))
