@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             name='KitchenPacing',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('orders_per_slot', models.PositiveSmallIntegerField(default=12, help_text='How many orders the kitchen finishes in 15 minutes.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000)])),
+                ('orders_per_slot', models.PositiveSmallIntegerField(default=12, help_text='How many orders the kitchen finishes in 15 minutes.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10000)])),
                 ('items_per_slot', models.PositiveSmallIntegerField(blank=True, help_text='How many items (dishes and drinks) it finishes in 15 minutes. Empty: count orders only.', null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10000)])),
                 ('hard_cap_orders', models.PositiveSmallIntegerField(default=40, help_text="Paid orders in the kitchen at once (not yet ready) from which online orders for 'as soon as possible' are refused; customers can still pick a later time.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10000)], verbose_name='hard cap')),
                 ('default_prep_minutes', models.PositiveSmallIntegerField(default=15, help_text='Minutes an order takes while there are too few finished orders to measure it.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(240)])),

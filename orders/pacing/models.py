@@ -15,7 +15,7 @@ class KitchenPacing(models.Model):
 
     orders_per_slot = models.PositiveSmallIntegerField(
         default=12,
-        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
         help_text="How many orders the kitchen finishes in 15 minutes.",
     )
     items_per_slot = models.PositiveSmallIntegerField(

@@ -13,7 +13,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,12 +140,22 @@ def test_the_demo_restaurant_takes_orders_for_as_soon_as_possible_at_any_hour():
     call_command("seed_demo_pacing", verbosity=0)
     call_command("seed_demo_pacing", verbosity=0)  # safe to run again
     assert OpeningHours.objects.count() == 7
+    assert KitchenPacing.objects.get().orders_per_slot == 12
 
     for moment in (local(2026, 12, 6, 23, 58), local(2026, 12, 7, 0, 0), local(2026, 7, 1, 13, 0)):
         quote = pacing_quote(items=1, now=moment)
         # Sunday night runs into Monday with no closing in between
         assert quote.refusal_code == "", moment
         assert quote.asap_ready == round_up_promise(moment + timedelta(minutes=15))
+
+
+@pytest.mark.django_db
+def test_a_load_test_seeds_a_kitchen_large_enough_for_its_uncooked_orders():
+    call_command("seed_demo_pacing", "--orders-per-slot", "5000", "--hard-cap", "10000", verbosity=0)
+    rules = KitchenPacing.objects.get()
+    assert (rules.orders_per_slot, rules.hard_cap_orders) == (5000, 10000)
+    with pytest.raises(CommandError):
+        call_command("seed_demo_pacing", "--hard-cap", "0", verbosity=0)
 
 
 # ---------------------------------------------------------------- the quote
