@@ -11,6 +11,7 @@ from django.utils import timezone
 from orders.pacing.models import KitchenPacing, PacingSlot
 from orders.pacing.selectors import (
     ASAP,
+    KITCHEN_FULL,
     Pickup,
     Quote,
     has_room,
@@ -65,12 +66,13 @@ def slot_book(*, pickup: Pickup, items: int, quote: Quote | None = None) -> Book
         if pickup == ASAP:
             if quote.refusal_code:
                 raise KitchenRefused(quote.refusal, code=quote.refusal_code)
+            # Earliest first, so two checkouts lock slots in the same order and never deadlock;
+            # a slot another checkout filled meanwhile stays locked (harmlessly) until commit.
             for starts_at in quote.asap_slots:
                 if _slot_lock_has_room(starts_at=starts_at, items=items, rules=quote.rules):
                     return Booking(starts_at, max(round_up_promise(quote.earliest_ready), starts_at), None)
-            raise KitchenRefused(quote.refusal or SLOT_FULL, code="kitchen_full")
-        assert isinstance(pickup, datetime)
-        offer = quote.slot(pickup)
+            raise KitchenRefused(KITCHEN_FULL, code="kitchen_full")
+        offer = quote.slot(pickup) if isinstance(pickup, datetime) else None
         if offer is None:
             raise ApplicationError(SLOT_UNAVAILABLE, code="slot_unavailable")
         if not offer.has_room or not _slot_lock_has_room(
