@@ -14,7 +14,8 @@ A door calls sign_in_attempt() before it looks at what was posted; a failure
 is reported with sign_in_failure_record() (wrong passwords arrive through
 Django's user_login_failed signal, wherever authenticate() is called). Past
 either budget the door answers 429 with Retry-After set to the end of the
-tripped window, and the answer never says which budget tripped. While an
+tripped window (restaurant.rate_limits builds it, as for every limited door),
+and the answer never says which budget tripped. While an
 account is over its budget even the right password is refused: letting it
 through would tell the guesser the moment a guess was right.
 """
@@ -29,7 +30,7 @@ from django_ratelimit.core import get_usage
 
 from accounts.security_events import account_ref, security_event
 from restaurant.client_ip import client_ip
-from restaurant.error_views import error_response
+from restaurant.rate_limits import Standing, too_many_requests
 
 _IP_GROUP = "sign-in:ip"
 _ACCOUNT_GROUP = "sign-in:account-failures"
@@ -41,6 +42,7 @@ _METHOD = "POST"
 class _Usage:
     over: bool
     retry_after: int
+    limit: int
 
 
 def _usage(request: HttpRequest, *, group: str, value: str, rate: str, increment: bool) -> _Usage:
@@ -53,13 +55,13 @@ def _usage(request: HttpRequest, *, group: str, value: str, rate: str, increment
         increment=increment,
     )
     if usage is None:  # RATELIMIT_ENABLE off
-        return _Usage(over=False, retry_after=0)
+        return _Usage(over=False, retry_after=0, limit=0)
     # Counting adds this attempt before comparing; asking compares what is
     # already spent, so the budget's last failure is the last one allowed.
     # A cache that cannot answer reads as count 0 of limit 0: refused, as
     # django-ratelimit does (RATELIMIT_FAIL_OPEN off).
     over = usage["should_limit"] if increment else usage["count"] >= usage["limit"]
-    return _Usage(over=over, retry_after=max(int(usage["time_left"]), 1))
+    return _Usage(over=over, retry_after=max(int(usage["time_left"]), 1), limit=usage["limit"])
 
 
 def _ip_usage(request: HttpRequest) -> _Usage:
@@ -98,7 +100,17 @@ def sign_in_attempt(request: HttpRequest, *, door: str, login: str | None = None
         account=account_ref(login) if login else None,
         limit=",".join(sorted(over)),
     )
-    return error_response(request, 429, retry_after=max(usage.retry_after for usage in over.values()))
+    retry_after = max(usage.retry_after for usage in over.values())
+    standing = Standing(
+        limit=min(usage.limit for usage in over.values()),
+        remaining=0,
+        reset=retry_after,
+        over=True,
+        retry_after=retry_after,
+    )
+    # With an account's budget in play the two budgets differ in size, and
+    # RateLimit-Limit would say which one tripped: it is left out then.
+    return too_many_requests(request, standing, with_limit=not login)
 
 
 def sign_in_failure_record(request: HttpRequest, *, login: str) -> None:

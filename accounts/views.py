@@ -12,9 +12,11 @@ from allauth.account.views import LoginView, PasswordResetView, ReauthenticateVi
 from allauth.mfa.base.views import AuthenticateView
 from allauth.mfa.base.views import ReauthenticateView as MFAReauthenticateView
 from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.sign_in_limits import sign_in_attempt
+from restaurant.rate_limits import rate_limited
 
 
 class RateLimitedLoginView(LoginView):
@@ -52,7 +54,10 @@ class RateLimitedReauthenticateView(ReauthenticateView):
         return refused or super().post(request, *args, **kwargs)
 
 
+@method_decorator(rate_limited("sign_up"), name="post")
 class RateLimitedSignupView(SignupView):
+    """Sign-up's own budget (each new account sends an email), then the sign-in budget per IP."""
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return sign_in_attempt(request, door="sign-up") or super().post(request, *args, **kwargs)
 

@@ -171,23 +171,43 @@ class Received:
 
 def _essentials(message: dict) -> dict:
     """What the analysis needs of a frame; whole frames would grow the generator's heap, and its GC pauses."""
-    kept = {key: message[key] for key in ("type", "seq", "status") if key in message}
+    kept = {key: message[key] for key in ("type", "seq", "status", "sent") if key in message}
     if "tickets" in message and message["type"] == "board.tickets":
         kept["tickets"] = [{"order_id": t["order_id"], "status": t["status"]} for t in message["tickets"]]
     return kept
 
 
+PING_EVERY_SECONDS = 10.0  # static/js/live-socket.js
+
+
 async def _client(kind: str, index: int, url: str, origin: str, cookie: str | None, into: Received) -> None:
+    """One socket, behaving as the page's script does: it pings every 10 s with the seq it holds."""
     headers = {"Cookie": f"sessionid={cookie}"} if cookie else None
+    held = {"seq": None}
+
+    async def ping(socket) -> None:
+        # Pages open at different moments; so do their pings.
+        await asyncio.sleep(random.uniform(0, PING_EVERY_SECONDS))
+        while True:
+            await socket.send(json.dumps({"type": "ping", "seq": held["seq"]}))
+            await asyncio.sleep(PING_EVERY_SECONDS)
+
     try:
         async with connect(
             url, origin=origin, additional_headers=headers, open_timeout=30, max_queue=None
         ) as socket:
             into.connected += 1
             frames = into.frames[(kind, index)]
-            async for raw in socket:
-                at = time.time()
-                frames.append((at, _essentials(json.loads(raw))))
+            pinger = asyncio.create_task(ping(socket))
+            try:
+                async for raw in socket:
+                    at = time.time()
+                    message = json.loads(raw)
+                    if "seq" in message and message.get("type") != "pong":
+                        held["seq"] = message["seq"]
+                    frames.append((at, _essentials(message)))
+            finally:
+                pinger.cancel()
     except Exception:  # noqa: BLE001 - counted: a client that cannot connect is a failure of the run
         into.failed += 1
 
@@ -290,26 +310,155 @@ def _analyse(received: Received, orders: list[tuple[int, str, str, int]], boards
         "spread_across_boards": [max(values) - min(values) for values in per_order.values()],
     }
 
-    def summary(values: list[float]) -> dict:
-        if not values:
-            return {"frames": 0}
-        return {
-            "frames": len(values),
-            "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
-            "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
-            "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
-            "max_ms": round(max(values) * 1000, 1),
-        }
-
     return {
         "paid_orders": len(paid_at),
-        "all": summary(everything),
-        "trackers": summary(latencies["tracker"]),
-        "boards": summary(latencies["board"]),
+        "all": _summary(everything),
+        "trackers": _summary(latencies["tracker"]),
+        "boards": _summary(latencies["board"]),
         "lost": dict(lost),
         "duplicated": dict(duplicated),
         "board_seq_gaps": gaps,
-        "stages": {name: summary(values) for name, values in stages.items()},
+        "stages": {name: _summary(values) for name, values in stages.items()},
+    }
+
+
+def _summary(values: list[float]) -> dict:
+    if not values:
+        return {"frames": 0}
+    return {
+        "frames": len(values),
+        "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
+        "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
+        "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
+    }
+
+
+def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _daphnes(count: int, application: str, env: dict[str, str], var_dir: Path) -> tuple[list, list[str]]:
+    ports = [_free_port() for _ in range(count)]
+    processes = [
+        _start(
+            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
+            env,
+            var_dir / "daphne.log",
+        )
+        for port in ports
+    ]
+    for port, process in zip(ports, processes, strict=True):
+        _wait_healthy(f"http://127.0.0.1:{port}", process, "daphne")
+    return processes, [f"ws://127.0.0.1:{port}" for port in ports]
+
+
+async def _open_sockets(
+    specs: list[tuple[str, int, str, str | None]], ws_urls: list[str], into: Received
+) -> list:
+    """Opens the sockets 50 at a time, spread over the daphne instances in turn as a load balancer would."""
+    clients = []
+    for start in range(0, len(specs), 50):
+        for position, (kind, index, path, cookie) in enumerate(specs[start : start + 50], start=start):
+            base = ws_urls[position % len(ws_urls)]
+            origin = base.replace("ws://", "http://")
+            clients.append(asyncio.create_task(_client(kind, index, base + path, origin, cookie, into)))
+        await asyncio.sleep(0.25)
+    while into.connected + into.failed < len(specs):
+        await asyncio.sleep(0.2)
+    return clients
+
+
+async def _close_sockets(clients: list) -> None:
+    for client in clients:
+        client.cancel()
+    await asyncio.gather(*clients, return_exceptions=True)
+
+
+def _floor_board_tickets(rng: random.Random, order_id: int) -> list[dict]:
+    """Tickets shaped and sized like the app's (kitchen.events.TicketState), two stations."""
+    now = datetime.now(UTC).isoformat()
+    return [
+        {
+            "id": order_id * 2 + station, "version": 1, "status": "new", "station": slug,
+            "station_name": slug.title(), "order_id": order_id, "order_number": f"A-{order_id:04d}",
+            "order_status": "paid", "order_type": "pickup", "where": "Pickup", "instructions": "",
+            "lines": [
+                {"name": "Classic Burger", "quantity": rng.randint(1, 3), "modifiers": "Medium"}
+                for _ in range(rng.randint(1, 2))
+            ],
+            "created_at": now, "started_at": None, "bumped_at": None,
+        }
+        for station, slug in enumerate(("grill", "fryer"))
+    ]  # fmt: skip
+
+
+def _floor(options: argparse.Namespace, env: dict[str, str], var_dir: Path) -> dict:
+    """The same sockets and the same rate of frames through bare daphne and the channel layer."""
+    processes, ws_urls = _daphnes(options.daphnes, "bench.floor_asgi:application", env, var_dir)
+    received = Received()
+    rng = random.Random(7)
+
+    async def run() -> None:
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        specs = [("board", i, "/ws/floor/board/", None) for i in range(options.boards)]
+        specs += [("tracker", i, f"/ws/floor/order-{i}/", None) for i in range(options.trackers)]
+        clients = await _open_sockets(specs, ws_urls, received)
+        print(f"floor: {received.connected} sockets open ({received.failed} failed); sending…", flush=True)
+        start = time.monotonic()
+        for number in range(options.trackers):
+            delay = start + number / options.rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # As the app sends them: the order's tracker first, then every board.
+            status = {
+                "type": "order.status",
+                "seq": 2,
+                "status": "paid",
+                "status_label": "Paid",
+                "sent": time.time(),
+            }
+            await layer.group_send(f"order-{number}", {"type": "live.event", "message": status})
+            tickets = {
+                "type": "board.tickets",
+                "seq": number + 1,
+                "tickets": _floor_board_tickets(rng, number),
+                "sent": time.time(),
+            }
+            await layer.group_send("board", {"type": "live.event", "message": tickets})
+        await asyncio.sleep(options.settle)
+        await _close_sockets(clients)
+
+    try:
+        gc.collect()
+        gc.disable()
+        asyncio.run(run())
+        gc.enable()
+    finally:
+        _stop(processes)
+    latencies: dict[str, list[float]] = {"tracker": [], "board": []}
+    lost = Counter()
+    for (kind, _), frames in received.frames.items():
+        sent = [at - m["sent"] for at, m in frames if "sent" in m]
+        latencies[kind].extend(sent)
+        lost[kind] += (options.trackers if kind == "board" else 1) - len(sent)
+    return {
+        "trackers": _summary(latencies["tracker"]),
+        "boards": _summary(latencies["board"]),
+        "lost": dict(lost),
+        "sockets_failed": received.failed,
     }
 
 
@@ -321,6 +470,7 @@ def main() -> None:
     parser.add_argument("--layer", choices=("pubsub", "core"), default="pubsub")
     parser.add_argument("--daphnes", type=int, default=2, help="daphne instances sharing the sockets")
     parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait for late frames")
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-daphne floor")
     options = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="brigade-bench-"))
@@ -330,60 +480,34 @@ def main() -> None:
     os.environ.update({k: v for k, v in env.items() if k not in os.environ or os.environ[k] != v})
     sys.path.insert(0, str(ROOT))
     setup = _make_orders(options.trackers, options.boards)
+    floor = None if options.no_floor else _floor(options, env, var_dir)
 
-    ws_ports, http_port = [_free_port() for _ in range(options.daphnes)], _free_port()
-    logs = {name: (var_dir / f"{name}.log").open("wb") for name in ("daphne", "gunicorn", "worker")}
+    http_port = _free_port()
     processes = [
-        subprocess.Popen(
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "restaurant.asgi:application"],
-            cwd=ROOT, env=env, stdout=logs["daphne"], stderr=subprocess.STDOUT,
-        )
-        for port in ws_ports
-    ] + [
-        subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
-            cwd=ROOT, env=env, stdout=logs["gunicorn"], stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
-             "--concurrency", "2", "-l", "WARNING"],
-            cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT,
-        ),
+        _start([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
+               env, var_dir / "gunicorn.log"),
+        _start([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
+                "--concurrency", "2", "-l", "WARNING"], env, var_dir / "worker.log"),
     ]  # fmt: skip
-    ws_urls, http_url = [f"ws://127.0.0.1:{port}" for port in ws_ports], f"http://127.0.0.1:{http_port}"
+    http_url = f"http://127.0.0.1:{http_port}"
     try:
-        for port, process in zip(ws_ports, processes, strict=False):
-            _wait_healthy(f"http://127.0.0.1:{port}", process, "daphne")
-        _wait_healthy(http_url, processes[len(ws_ports)], "gunicorn")
+        daphnes, ws_urls = _daphnes(options.daphnes, "restaurant.asgi:application", env, var_dir)
+        processes += daphnes
+        _wait_healthy(http_url, processes[0], "gunicorn")
         time.sleep(3)  # the worker's start-up
         received = Received()
 
         async def run() -> float:
-            clients = []
-            # Sockets are spread over the daphne instances in turn, as a load balancer would.
             specs = [("board", i, "/ws/kitchen/", cookie) for i, cookie in enumerate(setup.chef_sessions)]
             specs += [
                 ("tracker", i, f"/ws/orders/{token}/", None)
                 for i, (_, token, _, _) in enumerate(setup.orders)
             ]
-            for start in range(0, len(specs), 50):
-                for position, (kind, index, path, cookie) in enumerate(
-                    specs[start : start + 50], start=start
-                ):
-                    base = ws_urls[position % len(ws_urls)]
-                    origin = base.replace("ws://", "http://")
-                    clients.append(
-                        asyncio.create_task(_client(kind, index, base + path, origin, cookie, received))
-                    )
-                await asyncio.sleep(0.25)
-            while received.connected + received.failed < len(specs):
-                await asyncio.sleep(0.2)
+            clients = await _open_sockets(specs, ws_urls, received)
             print(f"{received.connected} sockets open ({received.failed} failed); paying…", flush=True)
             achieved = await _pay_steadily(setup.orders, options.rate, http_url)
             await asyncio.sleep(options.settle)
-            for client in clients:
-                client.cancel()
-            await asyncio.gather(*clients, return_exceptions=True)
+            await _close_sockets(clients)
             return achieved
 
         started = time.monotonic()
@@ -396,13 +520,14 @@ def main() -> None:
         duration = time.monotonic() - started
         results = _analyse(received, setup.orders, options.boards)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(processes)
+    if floor is not None:
+        results["floor"] = floor
+        results["ratio_to_floor_p99"] = {
+            kind: round(results[kind]["p99_ms"] / floor[kind]["p99_ms"], 2)
+            for kind in ("trackers", "boards")
+            if results[kind].get("frames") and floor[kind].get("frames")
+        }
     results |= {
         "command": " ".join(["bench/live_fanout.py", *sys.argv[1:]]),
         "layer": options.layer,

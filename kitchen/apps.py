@@ -10,8 +10,11 @@ class KitchenConfig(AppConfig):
             events,
             tasks,  # noqa: F401 - registered in web processes too, like orders' tasks
         )
-        from orders.outbox.services import outbox_subscribe
+        from orders.outbox.services import outbox_on_record, outbox_subscribe
 
+        # Tickets are made in the paying transaction; if that ever fails, when
+        # "order paid" is published.
+        outbox_on_record("order.paid", events.on_order_paid)
         outbox_subscribe("order.paid", events.on_order_paid)
         outbox_subscribe("order.refunded", events.on_order_refunded)
         outbox_subscribe("order.completed", events.on_order_completed)

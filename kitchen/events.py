@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Literal, TypedDict
 
 from kitchen.live import broadcast_board_event
+from kitchen.models import Ticket
 from kitchen.services import tickets_announce_for_order, tickets_create_for_order, tickets_void_for_order
 from orders.models import OutboxEvent
 
@@ -79,15 +80,17 @@ MESSAGES: dict[str, type] = {"board.snapshot": BoardSnapshotMessage, "board.tick
 
 
 def on_order_paid(event: OutboxEvent) -> None:
-    tickets_create_for_order(order_id=event.order_id)
+    # Published after the paying transaction made the tickets: one cheap look, no lock.
+    if not Ticket.objects.filter(order_id=event.order_pk).exists():
+        tickets_create_for_order(order_id=event.order_pk)
 
 
 def on_order_refunded(event: OutboxEvent) -> None:
-    tickets_void_for_order(order_id=event.order_id)
+    tickets_void_for_order(order_id=event.order_pk)
 
 
 def on_order_completed(event: OutboxEvent) -> None:
-    tickets_announce_for_order(order_id=event.order_id)
+    tickets_announce_for_order(order_id=event.order_pk)
 
 
 def on_tickets_changed(event: OutboxEvent) -> None:

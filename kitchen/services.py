@@ -14,14 +14,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from kitchen.models import BoardClock, ItemRoute, Station, Ticket, TicketStatus
-from kitchen.selectors import ticket_states
+from kitchen.selectors import ticket_state_of, ticket_states
 from orders.models import Order, OrderItem, OrderStatus
 from orders.outbox.services import outbox_record
 from orders.services import order_transition
@@ -43,20 +43,24 @@ TICKET_MOVES: dict[str, tuple[frozenset[str], str]] = {
 
 def _board_seq_next() -> int:
     # The UPDATE holds the row lock until commit: writers take numbers in commit order.
-    if not BoardClock.objects.filter(pk=1).update(seq=F("seq") + 1):
+    table = connection.ops.quote_name(BoardClock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608 - our own table name
+        row = cursor.fetchone()
+    if row is None:
         BoardClock.objects.bulk_create([BoardClock(pk=1, seq=0)], ignore_conflicts=True)
-        BoardClock.objects.filter(pk=1).update(seq=F("seq") + 1)
-    return BoardClock.objects.values_list("seq", flat=True).get(pk=1)
+        return _board_seq_next()
+    return int(row[0])
 
 
 def _announce(*, order: Order, ticket_ids: Sequence[int]) -> None:
     """Tells the boards about changed tickets, after commit, in sequence."""
-    seq = _board_seq_next()
-    outbox_record(
-        order=order,
-        topic=BOARD_TOPIC,
-        payload={"seq": seq, "tickets": ticket_states(ticket_ids)},
-    )
+    _announce_states(order=order, states=ticket_states(ticket_ids))
+
+
+def _announce_states(*, order: Order, states: list[dict[str, object]]) -> None:
+    # The number is taken last: the board's row lock is then held only for the commit.
+    outbox_record(order=order, topic=BOARD_TOPIC, payload={"seq": _board_seq_next(), "tickets": states})
 
 
 def _default_station() -> Station:
@@ -76,8 +80,10 @@ def _default_station() -> Station:
 def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
     """Puts a paid order on the board: one ticket per station that cooks part of it.
 
-    Idempotent: an order that has tickets gets no more, so "order paid"
-    published twice makes one set of tickets.
+    Runs in the paying transaction (kitchen.events), so a payment and its
+    tickets commit and are published together; a handful of queries, since
+    the board waits on them. Idempotent: an order that has tickets gets no
+    more, so a retry, or "order paid" published again, makes one set.
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -86,27 +92,40 @@ def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
         if order.kitchen_release_at is not None and order.kitchen_release_at > timezone.now():
             # Scheduled for later: tickets_release_due puts it on the board when its time comes.
             return []
-        lines = list(OrderItem.objects.filter(order=order))
-        routes: dict[int | None, int] = dict(
-            ItemRoute.objects.filter(
+        lines = list(OrderItem.objects.filter(order=order).order_by("id"))
+        routes: dict[int | None, Station] = {
+            route.menu_item_id: route.station
+            for route in ItemRoute.objects.filter(
                 menu_item_id__in=[line.menu_item_id for line in lines if line.menu_item_id],
                 station__is_active=True,
-            ).values_list("menu_item_id", "station_id")
-        )
+            ).select_related("station")
+        }
         by_station: dict[int, list[OrderItem]] = defaultdict(list)
+        stations: dict[int, Station] = {}
         fallback: Station | None = None
         for line in lines:
-            station_id = routes.get(line.menu_item_id)
-            if station_id is None:
-                fallback = fallback or _default_station()
-                station_id = fallback.pk
-            by_station[station_id].append(line)
-        tickets = []
-        for station_id, station_lines in sorted(by_station.items()):
-            ticket = Ticket.objects.create(order=order, station_id=station_id)
-            ticket.lines.set(station_lines)
-            tickets.append(ticket)
-        _announce(order=order, ticket_ids=[t.pk for t in tickets])
+            station = routes.get(line.menu_item_id)
+            if station is None:
+                station = fallback = fallback or _default_station()
+            stations[station.pk] = station
+            by_station[station.pk].append(line)
+        tickets = Ticket.objects.bulk_create(
+            [Ticket(order=order, station=stations[station_id]) for station_id in sorted(by_station)]
+        )
+        Ticket.lines.through.objects.bulk_create(
+            [
+                Ticket.lines.through(ticket_id=ticket.pk, orderitem_id=line.pk)
+                for ticket in tickets
+                for line in by_station[ticket.station_id]
+            ]
+        )
+        _announce_states(
+            order=order,
+            states=[
+                ticket_state_of(ticket, order=order, station=stations[at], lines=by_station[at])
+                for ticket, at in zip(tickets, sorted(by_station), strict=True)
+            ],
+        )
     logger.info("tickets created", extra={"order_id": order_id, "tickets": len(tickets)})
     return tickets
 

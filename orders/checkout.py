@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from orders.models import Order, OrderStatus
 from orders.pacing.selectors import ASAP, Pickup
@@ -25,11 +31,17 @@ from orders.payments.services import (
 from orders.pricing import CartLine
 from orders.selectors import order_paid_online
 from orders.services import OrderDetails, cancel_reason, order_cancel, order_place
+from restaurant.errors import ApplicationError
 
 PAYMENTS_DOWN = (
     "Payments are temporarily unavailable, so we cannot take your order right now. "
     "Please try again in a few minutes."
 )
+
+
+class TooManyUnpaidOrders(ApplicationError):
+    status = 409
+    default_code = "too_many_unpaid_orders"
 
 
 class CheckoutStep(StrEnum):
@@ -59,6 +71,7 @@ def order_checkout(
     actor: Actor,
     idempotency_key: str,
     absolute_url: Callable[[str], str],
+    visitor_order_ids: Sequence[int] = (),
     pickup: Pickup = ASAP,
 ) -> CheckoutResult:
     """Places the order and starts its payment, or leaves nothing behind.
@@ -70,11 +83,16 @@ def order_checkout(
     cancelled. Either way the cart is the customer's to try again with; after
     a cancelled order, `error.data["cancelled_order"]` says the key was used.
     `absolute_url` turns the order's path into the link the provider sends the
-    customer back to. `pickup` is as soon as possible or a slot the customer
-    picked (orders.pacing); the kitchen may refuse either (KitchenRefused, 409).
+    customer back to. `visitor_order_ids` are the orders the visitor's session
+    placed before: with the signed-in account's own, past
+    BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST of them awaiting payment the checkout
+    is refused (TooManyUnpaidOrders, 409). `pickup` is as soon as possible or
+    a slot the customer picked (orders.pacing); the kitchen may refuse either
+    (KitchenRefused, 409).
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
+    _unpaid_orders_check(actor=actor, visitor_order_ids=visitor_order_ids, idempotency_key=idempotency_key)
     order, created = order_place(
         lines=lines, details=details, actor=actor, idempotency_key=idempotency_key, pickup=pickup
     )
@@ -90,6 +108,38 @@ def order_checkout(
         order_cancel(order=order, actor=Actor.system("payments"), reason="payments unavailable at checkout")
         raise PaymentsUnavailable(PAYMENTS_DOWN, data={"cancelled_order": order.number}) from error
     return CheckoutResult(order, CheckoutStep.PAY_ONLINE, session.redirect_url, keep_cart=False)
+
+
+def _unpaid_orders_check(*, actor: Actor, visitor_order_ids: Sequence[int], idempotency_key: str) -> None:
+    """Refuses a new order while the visitor already holds the most unpaid ones allowed.
+
+    Orders past their payment time count no more (the expiry sweep cancels
+    them soon), nor do cancelled ones. Staff on the floor take orders for
+    many tables and are not held to it, and a checkout sent again (its key
+    already made an order) is answered by order_place, not refused here.
+    Two checkouts from one visitor at the same instant may both pass; the
+    checkout rate limit bounds how far that goes.
+    """
+    limit = settings.BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST
+    if limit <= 0 or can(actor, Capability.WORK_THE_FLOOR):
+        return
+    mine = Q(pk__in=list(visitor_order_ids))
+    if actor.user is not None:
+        mine |= Q(customer=actor.user)
+    fresh_since = timezone.now() - timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES)
+    unpaid = list(
+        Order.objects.filter(mine, status=OrderStatus.AWAITING_PAYMENT, created_at__gte=fresh_since)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if len(unpaid) < limit or Order.objects.filter(idempotency_key=idempotency_key).exists():
+        return
+    numbers = [f"#{pk}" for pk in unpaid]
+    raise TooManyUnpaidOrders(
+        f"You already have {limit} orders waiting for payment ({', '.join(numbers)}). "
+        "Pay for one of them or cancel it before placing another.",
+        data={"unpaid_orders": numbers, "limit": limit},
+    )
 
 
 def order_cancel_by(

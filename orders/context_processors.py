@@ -1,8 +1,21 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from orders.cart import SessionCart
+from orders.online_ordering import CLOSED_MESSAGE, online_ordering_on, takes_orders_from
 
 
 def cart(request: HttpRequest) -> dict[str, int]:
     session = getattr(request, "session", None)
     return {"cart_count": len(SessionCart(session)) if session is not None else 0}
+
+
+def online_ordering(request: HttpRequest) -> dict[str, object]:
+    # Lazy: asked only by the pages that show the banner or an order button.
+    return {
+        # "off" rather than "on": a page rendered without this processor
+        # (the 500 page) must not show the banner.
+        "online_ordering_off": SimpleLazyObject(lambda: not online_ordering_on()),
+        "takes_orders": SimpleLazyObject(lambda: takes_orders_from(request)),
+        "ordering_closed_message": CLOSED_MESSAGE,
+    }

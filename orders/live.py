@@ -38,4 +38,4 @@ def broadcast_order_event(event: OutboxEvent) -> None:
         "status": status,
         "status_label": OrderStatus(status).label if status in OrderStatus.values else status,
     }
-    group_send(order_group(event.order_id), {"type": "live.event", "message": message})
+    group_send(order_group(event.order_pk), {"type": "live.event", "message": message})

@@ -26,11 +26,11 @@ def live_broadcast(event: OutboxEvent) -> None:
 
 
 def confirmation_email_enqueue(event: OutboxEvent) -> None:
-    outbox_enqueue("orders.tasks.send_order_confirmation", event.order_id)
+    outbox_enqueue("orders.tasks.send_order_confirmation", event.order_pk)
 
 
 def cancellation_email_enqueue(event: OutboxEvent) -> None:
-    outbox_enqueue("orders.tasks.send_order_cancellation", event.order_id)
+    outbox_enqueue("orders.tasks.send_order_cancellation", event.order_pk)
 
 
 def partner_deliveries_enqueue(event: OutboxEvent) -> None:

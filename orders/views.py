@@ -19,15 +19,21 @@ from orders.cart import SessionCart
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
 from orders.models import Order, OrderStatus
+from orders.online_ordering import online_ordering_required
 from orders.pacing.selectors import pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
 from restaurant.error_views import error_json, wants_json
 from restaurant.errors import ApplicationError
+from restaurant.rate_limits import rate_limited
 
 CHECKOUT_TOKENS_KEY = "checkout_tokens"
 CHECKOUT_TOKENS_KEPT = 20
+# The orders this session placed, newest last: a guest's unpaid ones count
+# against BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST (orders.checkout).
+PLACED_ORDERS_KEY = "placed_orders"
+PLACED_ORDERS_KEPT = 20
 
 
 def delivery_address_text(address: Address | None) -> str:
@@ -78,6 +84,8 @@ def _cart_refused(request: HttpRequest, code: str, errors: list[str]) -> HttpRes
 
 
 @require_POST
+@online_ordering_required
+@rate_limited("cart")
 def cart_add(request: HttpRequest) -> HttpResponse:
     form = AddToCartForm(request.POST)
     errors: list[str] = []
@@ -117,6 +125,8 @@ def cart_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@online_ordering_required
+@rate_limited("cart")
 def cart_update(request: HttpRequest) -> HttpResponse:
     form = CartLineForm(request.POST)
     try:
@@ -134,6 +144,8 @@ def cart_update(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@online_ordering_required
+@rate_limited("cart")
 def cart_remove(request: HttpRequest) -> HttpResponse:
     form = CartRemoveForm(request.POST)
     try:
@@ -157,6 +169,10 @@ def _issue_checkout_token(request: HttpRequest) -> str:
     return token
 
 
+def _placed_orders(request: HttpRequest) -> list[int]:
+    return [pk for pk in request.session.get(PLACED_ORDERS_KEY, []) if isinstance(pk, int)]
+
+
 def _checkout_page(
     request: HttpRequest, form: CheckoutForm, errors: list[str], status: int = 200
 ) -> HttpResponse:
@@ -171,6 +187,8 @@ def _checkout_page(
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@online_ordering_required
+@rate_limited("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
     cart = SessionCart(request.session)
     if request.method in ("GET", "HEAD"):
@@ -212,6 +230,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             actor=_actor(request),
             idempotency_key=data["checkout_token"],
             absolute_url=request.build_absolute_uri,
+            visitor_order_ids=_placed_orders(request),
             pickup=data["when"],
         )
     except ApplicationError as error:
@@ -224,6 +243,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _checkout_page(request, form, [error.message], status=error.status)
     if not result.keep_cart:
         cart.clear()
+        request.session[PLACED_ORDERS_KEY] = [*_placed_orders(request), result.order.pk][-PLACED_ORDERS_KEPT:]
     if result.next_step == CheckoutStep.PAY_AT_TABLE:
         messages.success(request, f"Order {result.order.number} is placed for {result.order.where()}.")
     return redirect(result.next_url)
@@ -243,6 +263,7 @@ def order_detail(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("cancel")
 def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
     order = _viewable_order(request, token)
     form = CancelOrderForm(request.POST)

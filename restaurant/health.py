@@ -1,8 +1,15 @@
 """Liveness and readiness probes for load balancers and orchestrators.
 
-/healthz says the process answers. /readyz says it can do its work: the
-database, the cache, the channel layer and the Celery broker all answer, each
-probed for real with a short timeout so a dead dependency cannot hang the probe.
+/healthz says the process answers. /readyz says whether it can do its work:
+the database, the cache, the channel layer and the Celery broker are each
+probed for real with a short timeout, so a dead dependency cannot hang the probe.
+
+Only the database decides readiness (503). Without Redis the pages and the
+API keep answering from PostgreSQL (README "When Redis or PostgreSQL goes
+away"), and Redis is shared by every instance: answering 503 for it would
+make the load balancer take every instance out at once and turn a degraded
+site into no site. So a Redis outage answers 200 with "status": "degraded",
+and names what is down ("services": {"database": "ok", "redis": "down"}).
 """
 
 from __future__ import annotations
@@ -87,6 +94,11 @@ def check_broker() -> str:
     return _backend_name(url)
 
 
+# Checks whose failure makes the instance unable to serve: readiness fails on these alone.
+REQUIRED_CHECKS = frozenset({"database"})
+# Backends that are a server of their own, named in "services" (the others live in the process).
+NETWORK_BACKENDS = frozenset({"redis", "rediss", "amqp", "amqps"})
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "cache": check_cache,
@@ -106,18 +118,27 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, dict[str, object]] = {}
     failed: list[str] = []
+    services: dict[str, str] = {}
     for name, check in CHECKS.items():
         try:
-            results[name] = {"ok": True, "backend": check()}
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            backend = check()
+            results[name] = {"ok": True, "backend": backend}
+        except Exception as exc:  # noqa: BLE001 - any failure means this part is down
             backend = _configured_backend(name)
             # The exception class is enough to act on; its text may hold hosts.
             results[name] = {"ok": False, "backend": backend, "error": type(exc).__name__}
             failed.append(f"{name} ({backend})")
             logger.warning("readiness check failed", extra={"check": name, "backend": backend})
+        service = "database" if name == "database" else backend
+        if service == "database" or service in NETWORK_BACKENDS:
+            down = not results[name]["ok"] or services.get(service) == "down"
+            services[service] = "down" if down else "ok"
+    body = {"status": "ok", "services": services, "failed": failed, "checks": results}
+    if any(name in REQUIRED_CHECKS and not result["ok"] for name, result in results.items()):
+        return JsonResponse({**body, "status": "unavailable"}, status=503)
     if failed:
-        return JsonResponse({"status": "unavailable", "failed": failed, "checks": results}, status=503)
-    return JsonResponse({"status": "ok", "checks": results})
+        return JsonResponse({**body, "status": "degraded"})
+    return JsonResponse(body)
 
 
 def _configured_backend(name: str) -> str:

@@ -119,6 +119,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "accounts.context_processors.roles",
                 "orders.context_processors.cart",
+                "orders.context_processors.online_ordering",
             ],
         },
     },
@@ -134,6 +135,9 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            # A persistent connection is checked (SELECT 1) before a request
+            # first uses it, and replaced if the server went away meanwhile, so
+            # a PostgreSQL restart fails no request once the server is back.
             conn_health_checks=True,
         )
     }
@@ -143,10 +147,22 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "db.sqlite3"),
-            # IMMEDIATE takes the write lock when a transaction starts, so two
-            # checkouts at once wait for each other instead of one failing with
-            # "database is locked" half-way through.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": {
+                # The busy timeout: a writer waits this many seconds for the
+                # write lock before "database is locked".
+                "timeout": 20,
+                # IMMEDIATE takes the write lock when a transaction starts, so
+                # two checkouts at once wait for each other instead of one
+                # failing with "database is locked" half-way through (a
+                # deferred transaction that upgrades to writing is refused
+                # without waiting when another writer holds the lock).
+                "transaction_mode": "IMMEDIATE",
+                # https://www.sqlite.org/wal.html: readers no longer wait for
+                # a writer's commit nor block it, and a commit is one append.
+                # The mode is kept in the file; NORMAL sync is safe with WAL
+                # (a power cut may lose the last commits, never corrupt).
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -159,7 +175,7 @@ REDIS_URL = env_str("REDIS_URL")
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if REDIS_URL:
     # https://github.com/jazzband/django-redis
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
@@ -170,6 +186,16 @@ if REDIS_URL:
             },
         }
     }
+    # django-waffle's flags and switches are read on every page: while Redis
+    # is away they are read from the database instead of failing the page
+    # (IGNORE_EXCEPTIONS turns a refused connection into a cache miss). A
+    # flip made then cannot clear the cached copy, hence the short timeout.
+    CACHES["waffle"] = {
+        **CACHES["default"],
+        "OPTIONS": {**CACHES["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": True},
+        "TIMEOUT": 60,
+    }
+    WAFFLE_CACHE_NAME = "waffle"
     # https://github.com/django/channels_redis
     # "pubsub" (default): one Redis PUBLISH per group message, fanned out in
     # each daphne process; measured here it halves the tail latency of live
@@ -211,17 +237,33 @@ if REDIS_URL:
         }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # Local memory is per process: fine for the one-process embedded mode,
-    # which is all it serves. Production sets REDIS_URL and the check applies.
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Rate-limit counters: the shared cache above, or this process's memory while
+# it cannot be reached (restaurant/rate_limit_cache.py; docs/security.md).
+# Local memory in the embedded mode is per process, which is all it serves.
+CACHES["rate_limits"] = {
+    "BACKEND": "restaurant.rate_limit_cache.SharedOrLocalCache",
+    "OPTIONS": {"SHARED": "default"},
+}
+RATELIMIT_USE_CACHE = "rate_limits"
+# django-ratelimit vouches only for the backends it knows; this one passes
+# every count on to the django-redis cache (or the embedded local memory).
+SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
+# While the shared cache is away, how often a process asks it again.
+RATE_LIMIT_SHARED_RETRY_SECONDS = env_float("RATE_LIMIT_SHARED_RETRY_SECONDS", 5.0)
 
 # A socket that has not been re-authorised for this long is asked again before
 # it is sent the next event: pages re-check with every ping (10 s), and a
 # client that never pings must not go on receiving after its right ended.
 SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
+# Threads per web process for the sockets' database reads (the right to a
+# socket, its state), each with its own persistent connection.
+SOCKET_DB_THREADS = env_int("SOCKET_DB_THREADS", 6)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db that carries on from the database while Redis is away, and
+# deletes the copies it could not update when Redis is back (restaurant/sessions.py).
+SESSION_ENGINE = "restaurant.sessions"
 
 # ------------------------------------------------------------------------------
 # Celery: https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
@@ -291,8 +333,11 @@ CELERY_TASK_ROUTES = {
 }
 # The schedule lives here, reviewed with the code. Run exactly one beat
 # process (`celery -A restaurant beat`), never `worker -B` on every worker.
+# The sweep publishes outbox events the after-commit relay could not (a
+# broker outage, a crash): how often it looks, in seconds.
+OUTBOX_SWEEP_SECONDS = env_float("OUTBOX_SWEEP_SECONDS", 30.0)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": 30.0},
+    "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "expire-unpaid-orders": {"task": "orders.payment_tasks.orders_expire_unpaid", "schedule": 60.0},
     # Refunds owed whose process died before asking the provider, or whose
     # task ran out of tries: asked again with their own idempotency key.
@@ -365,7 +410,9 @@ STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", default=PRODUCTION)
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip",
-    "signup": "20/m/ip",
+    # Sign-up is limited by Brigade's limiter alone (RATE_LIMITS["sign_up"]
+    # below, and the sign-in budget per IP), so its 429 is the one answer.
+    "signup": None,
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
@@ -380,7 +427,24 @@ ACCOUNT_RATE_LIMITS = {
 # window ends.
 SIGN_IN_RATE_PER_IP = env_str("SIGN_IN_RATE_PER_IP", "10/5m")
 SIGN_IN_RATE_PER_ACCOUNT = env_str("SIGN_IN_RATE_PER_ACCOUNT", "8/15m")
-RATELIMIT_USE_CACHE = "default"
+# The doors that cost us or can be abused (restaurant/rate_limits.py): each
+# `<count>/<period>/<key>`, keys session, ip and user, comma-separated; every
+# budget counts each attempt and any one over refuses it (429, Retry-After,
+# RateLimit-* headers). The table with the reasons is in docs/security.md.
+RATE_LIMITS = {
+    # Adding, changing and removing cart lines.
+    "cart": env_str("RATE_LIMIT_CART", "60/m/session,300/m/ip,60/m/user"),
+    # Sending the checkout form: each one may place an order.
+    "checkout": env_str("RATE_LIMIT_CHECKOUT", "10/10m/session,60/10m/ip,10/10m/user"),
+    # Starting or retrying a payment, and the sandbox's pay page.
+    "payment": env_str("RATE_LIMIT_PAYMENT", "20/10m/session,120/10m/ip,20/10m/user"),
+    # A customer calling an order off.
+    "cancel": env_str("RATE_LIMIT_CANCEL", "10/10m/session,60/10m/ip,10/10m/user"),
+    # Creating an account (each sends an email); also spends SIGN_IN_RATE_PER_IP.
+    "sign_up": env_str("RATE_LIMIT_SIGN_UP", "3/h/session,10/h/ip"),
+    # Trying a coupon code, for the door that applies one.
+    "coupon": env_str("RATE_LIMIT_COUPON", "10/10m/session,20/10m/ip,10/10m/user"),
+}
 # How many proxies we run in front of Brigade, each appending to
 # X-Forwarded-For: the client is the Nth address from the right
 # (restaurant/client_ip.py). 0 (no proxy) ignores the header, which a client
@@ -408,6 +472,14 @@ BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("
 # Limits that keep one order a plausible order (and a hostile one cheap to refuse).
 BRIGADE_MAX_LINE_QUANTITY = env_int("BRIGADE_MAX_LINE_QUANTITY", 50)
 BRIGADE_MAX_CART_LINES = env_int("BRIGADE_MAX_CART_LINES", 40)
+# How many orders awaiting payment one visitor may hold at once (per session,
+# and per signed-in account): a few never pay, and each holds stock and a
+# kitchen slot until it expires (PAYMENT_TIMEOUT_MINUTES). Staff ordering on
+# the floor are not held to it. 0 turns the check off.
+BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST = env_int("BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST", 3)
+# Retry-After on the 503 that cart and checkout answer while the
+# `online_ordering` switch (django-waffle, in admin) is off.
+ORDERING_CLOSED_RETRY_AFTER_SECONDS = env_int("ORDERING_CLOSED_RETRY_AFTER_SECONDS", 900)
 
 # ------------------------------------------------------------------------------
 # Payments: "sandbox" (test payments served by Brigade) or "stripe".

@@ -26,9 +26,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -41,6 +44,7 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.db import connections
 from django.utils.crypto import constant_time_compare
 
 from accounts.session_policy import session_ended_because
@@ -49,6 +53,8 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 logger = logging.getLogger("brigade.sockets")
+
+T = TypeVar("T")
 
 
 class PongMessage(TypedDict):
@@ -130,6 +136,51 @@ def session_user(*, session_key: str | None, user_id: int) -> User | AnonymousUs
     return user
 
 
+_socket_threads: ThreadPoolExecutor | None = None
+_socket_threads_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _socket_threads
+    with _socket_threads_lock:
+        if _socket_threads is None:
+            _socket_threads = ThreadPoolExecutor(
+                max_workers=settings.SOCKET_DB_THREADS, thread_name_prefix="socket-db"
+            )
+        return _socket_threads
+
+
+def in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Runs a socket's database work in the sockets' own threads, with Django's connection handling.
+
+    Not in the process's one "thread-sensitive" thread, where every socket
+    would queue behind the others: these are independent reads, and a rush
+    (a thousand order pages connecting at once after a deploy, or pinging
+    every 10 s) needs them side by side.
+    """
+    return database_sync_to_async(function, thread_sensitive=False, executor=_executor())
+
+
+def socket_threads_close() -> None:
+    """Closes the sockets' threads and their database connections (a test run's end)."""
+    global _socket_threads
+    with _socket_threads_lock:
+        executor, _socket_threads = _socket_threads, None
+    if executor is None:
+        return
+    # One job per thread, each held until all have run: every thread closes its own connections.
+    size = settings.SOCKET_DB_THREADS
+    barrier = threading.Barrier(size)
+
+    def close_own() -> None:
+        connections.close_all()
+        barrier.wait(timeout=10)
+
+    for _ in range(size):
+        executor.submit(close_own)
+    executor.shutdown(wait=True)
+
+
 class LiveStateConsumer(AsyncWebsocketConsumer):
     """Subclasses say who may connect, which group they join, and what the state is."""
 
@@ -161,7 +212,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             self.session_key = self.scope["session"].session_key
             # Joined before authorizing: a sign-out from now on reaches this socket.
             await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        group = await database_sync_to_async(self.authorize)(user)
+        group = await in_thread(self.authorize)(user)
         if group is None:
             await self._discard_user_group()
             self._log("socket refused", "forbidden")
@@ -190,9 +241,13 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.group_name, self.channel_name)
             if self.user_id is not None:
                 await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-            if not await self._still_allowed():
+            # One trip to the database for both questions: a thousand order
+            # pages ping a hundred times a second in a rush.
+            seq = await in_thread(self._reauthorized_seq)()
+            if seq is None:
+                await self._end("access ended")
                 return
-            seq = await database_sync_to_async(self.current_seq)()
+            self.checked_at = time.monotonic()
             if message.get("seq") != seq:
                 await self._send_snapshot()
             else:
@@ -227,13 +282,20 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     async def _still_allowed(self, *, signed_out: bool = False) -> bool:
         """Asks again whether this socket may follow its group; closes it with 4403 if not."""
-        if await database_sync_to_async(self._reauthorize)(signed_out):
+        if await in_thread(self._reauthorize)(signed_out):
             self.checked_at = time.monotonic()
             return True
-        await self._leave()
-        self._log("socket closed", "access ended")
-        await self.close(code=CLOSE_FORBIDDEN)
+        await self._end("access ended")
         return False
+
+    async def _end(self, reason: str) -> None:
+        await self._leave()
+        self._log("socket closed", reason)
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    def _reauthorized_seq(self) -> int | None:
+        """The current seq if the socket may still follow its group, else None."""
+        return self.current_seq() if self._reauthorize(signed_out=False) else None
 
     def _reauthorize(self, signed_out: bool) -> bool:
         if self.user_id is None or signed_out:
@@ -270,7 +332,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         return message if isinstance(message, dict) else None
 
     async def _send_snapshot(self) -> None:
-        await self.send_json(await database_sync_to_async(self.snapshot)())
+        await self.send_json(await in_thread(self.snapshot)())
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))

@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts.models import User
 from menu.models import MenuItem, ModifierOption
+from restaurant.sockets import socket_threads_close
 from tests.factories import (
     CategoryFactory,
     MenuItemFactory,
@@ -60,6 +61,14 @@ def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proces
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _socket_threads_closed(django_db_setup, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    # Set up after the test database, so closed before it is dropped: the
+    # sockets' threads keep their connections open, as in production.
+    yield
+    socket_threads_close()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _static_manifest() -> None:
     # Pages link hashed static names; the manifest must exist before they render.
     if not (settings.STATIC_ROOT / "staticfiles.json").exists():
@@ -70,6 +79,14 @@ def _static_manifest() -> None:
 def _fast_and_isolated(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
+
+
+@pytest.fixture
+def rush_limits_lifted(settings) -> None:  # type: ignore[no-untyped-def]
+    """For a test about something else that places many orders from one client:
+    the doors' rate limits and the cap on unpaid orders out of the way."""
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS, "1000000/m/ip")
+    settings.BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST = 0
 
 
 # ---------------------------------------------------------------- actors

@@ -12,10 +12,14 @@ class OutboxEvent(models.Model):
     process died before publishing), so "order paid" reaches the kitchen, the
     email and the partners even if the web process crashes right after the
     payment commits. Publishing twice is harmless: every consumer is idempotent.
+    An event about an order names it; one about anything else (the menu, the
+    pantry) has none and says what it is about in its payload.
     """
 
     topic = models.CharField(max_length=64)
-    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="outbox_events")
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_events"
+    )
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -26,7 +30,14 @@ class OutboxEvent(models.Model):
         indexes = [models.Index(fields=("published_at", "created_at"), name="outbox_unpublished")]
 
     def __str__(self) -> str:
-        return f"{self.topic} #{self.order_id}"
+        return f"{self.topic} #{self.order_id}" if self.order_id else f"{self.topic} ({self.pk})"
+
+    @property
+    def order_pk(self) -> int:
+        """The order this event is about, for consumers of events that always have one."""
+        if self.order_id is None:
+            raise ValueError(f"outbox event {self.pk} ({self.topic}) is about no order")
+        return self.order_id
 
 
 class DeadLetter(models.Model):

@@ -2,19 +2,30 @@
 
 Publishing an event means handing it to its consumers, which every app
 subscribes from its AppConfig.ready (orders: the live order page, emails,
-partner webhooks; the kitchen: tickets of paid orders), so the outbox knows
-none of them. Consumers are idempotent, so an event published twice — by the
+partner webhooks; the kitchen: board broadcasts), so the outbox knows none
+of them. Consumers are idempotent, so an event published twice — by the
 after-commit relay and by the sweep — has its effect once.
+
+An app may also react to an event inside the transaction that records it (a
+recorder, `outbox_on_record`): the kitchen makes a paid order's tickets in
+the paying transaction, so they commit with the payment and reach the
+boards in the same publish. The events a transaction records are published
+together, in one publishing transaction, right after it commits.
+
+The outbox serves any context: an event names its order where it is about
+one, and carries whatever else it is about in its payload.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from orders.outbox.dead_letters import task_named
@@ -42,13 +53,18 @@ def outbox_enqueue(task_name: str, *args: object) -> None:
     if app.conf.task_always_eager:
         transaction.on_commit(lambda: task.delay(*args))
     else:
-        task.delay(*args)
+        # No publish retries: with the broker down the event stays unpublished
+        # at once and the sweep sends it, rather than the request waiting out
+        # kombu's retries (and again for the fallback).
+        task.apply_async(args=args, retry=False)
 
 
 # topic -> its consumers, in the order they were subscribed. Apps subscribe
 # from their AppConfig.ready; handlers enqueue work or make small idempotent
 # writes in the publishing transaction.
 _consumers: dict[str, list[Callable[[OutboxEvent], None]]] = {}
+# topic -> its recorders: handlers run in the recording transaction.
+_recorders: dict[str, list[Callable[[OutboxEvent], None]]] = {}
 
 
 def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None:
@@ -58,12 +74,49 @@ def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None
         handlers.append(handler)
 
 
+def outbox_on_record(topic: str, handler: Callable[[OutboxEvent], None]) -> None:
+    """Adds a recorder: a handler run in the transaction that records the topic's event.
+
+    For writes that belong with the change itself (a paid order's tickets),
+    so they commit with it and are published with it. Each runs in a
+    savepoint: one that fails is logged and undone, and the change still
+    commits, so a recorder must have a consumer that does its work when the
+    event is published (an idempotent one, which finds nothing left to do
+    when the recorder succeeded).
+    """
+    handlers = _recorders.setdefault(topic, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
 def outbox_consumers(topic: str) -> tuple[Callable[[OutboxEvent], None], ...]:
     """The consumers of a topic, in the order publishing calls them."""
     return tuple(_consumers.get(topic, ()))
 
 
-def outbox_record(*, order: Order, topic: str, payload: dict[str, Any] | None = None) -> OutboxEvent:
+def outbox_recorders(topic: str) -> tuple[Callable[[OutboxEvent], None], ...]:
+    return tuple(_recorders.get(topic, ()))
+
+
+class _Recorded(threading.local):
+    """The events this thread's open transaction recorded, published together once it commits.
+
+    Every event registers its own after-commit callback, and the first that
+    runs publishes the whole list: a callback is dropped with a savepoint
+    that rolls back, so relying on the first event's alone could lose the
+    rest. Ids of rows that were rolled back find nothing to publish.
+    """
+
+    def __init__(self) -> None:
+        self.event_ids: list[int] = []
+
+
+_recorded = _Recorded()
+
+
+def outbox_record(
+    *, topic: str, payload: dict[str, Any] | None = None, order: Order | None = None
+) -> OutboxEvent:
     """Records an event in the caller's transaction and publishes it once that commits.
 
     The committing process publishes it right after commit: consumers only
@@ -73,8 +126,27 @@ def outbox_record(*, order: Order, topic: str, payload: dict[str, Any] | None = 
     publishes whatever a crash left behind.
     """
     event = OutboxEvent.objects.create(order=order, topic=topic, payload=payload or {})
-    transaction.on_commit(lambda: _publish_now(event.pk))
+    _recorded.event_ids.append(event.pk)
+    transaction.on_commit(_publish_recorded)
+    for recorder in _recorders.get(topic, ()):
+        try:
+            with transaction.atomic():
+                recorder(event)
+        except Exception:
+            logger.exception("outbox recorder failed", extra={"event_id": event.pk, "topic": topic})
     return event
+
+
+def _publish_recorded() -> None:
+    event_ids, _recorded.event_ids = _recorded.event_ids, []
+    if not event_ids:
+        return
+    try:
+        outbox_publish_batch(event_ids=event_ids)
+    except Exception:  # noqa: BLE001 - the change is committed; each event is published on its own
+        logger.warning("outbox inline publish failed; publishing one by one", extra={"event_ids": event_ids})
+        for event_id in event_ids:
+            _publish_now(event_id)
 
 
 def _publish_now(event_id: int) -> None:
@@ -87,29 +159,39 @@ def _publish_now(event_id: int) -> None:
 
 def _publish_soon(event_id: int) -> None:
     try:
-        task_named(PUBLISH_TASK_NAME).delay(event_id)
+        task_named(PUBLISH_TASK_NAME).apply_async(args=(event_id,), retry=False)
     except Exception:  # noqa: BLE001 - a broker outage must not fail the request; the sweep retries
         logger.warning("outbox relay could not enqueue; the sweep will publish", extra={"event_id": event_id})
 
 
 def outbox_publish(*, event_id: int) -> bool:
     """Publishes one event unless it is published already (or being published)."""
+    return outbox_publish_batch(event_ids=[event_id]) == 1
+
+
+def outbox_publish_batch(*, event_ids: Sequence[int]) -> int:
+    """Publishes the events not published yet (nor being published), in the order they were recorded.
+
+    One transaction for the lot: what one change recorded costs one publish.
+    If a consumer fails, none of them is marked published.
+    """
     with transaction.atomic():
         # SKIP LOCKED: a sweep and a relay on the same event never both publish it.
-        event = (
+        events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, published_at__isnull=True)
-            .first()
+            .filter(pk__in=event_ids, published_at__isnull=True)
+            .order_by("id")
         )
-        if event is None:
-            return False
-        for consumer in _consumers.get(event.topic, []):
-            consumer(event)
-        event.published_at = timezone.now()
-        event.attempts += 1
-        event.save(update_fields=["published_at", "attempts"])
-    logger.info("outbox event published", extra={"event_id": event_id, "topic": event.topic})
-    return True
+        for event in events:
+            for consumer in _consumers.get(event.topic, []):
+                consumer(event)
+        if events:
+            OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+                published_at=timezone.now(), attempts=F("attempts") + 1
+            )
+    for event in events:
+        logger.info("outbox event published", extra={"event_id": event.pk, "topic": event.topic})
+    return len(events)
 
 
 def outbox_sweep(*, older_than_seconds: int = 10, batch_size: int = 200) -> int:

@@ -145,7 +145,7 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
     queue nothing: each partner gets each event once.
     """
     topic = PARTNER_TOPIC_FOR_EVENT.get(event.topic)
-    if topic is None or topic not in PartnerTopic.values:
+    if topic is None or topic not in PartnerTopic.values or event.order is None:
         return []
     partners = [p for p in Partner.objects.filter(is_active=True).order_by("pk") if p.is_subscribed(topic)]
     if not partners:

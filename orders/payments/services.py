@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pybreaker
+import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -56,6 +57,22 @@ class PaymentsUnavailable(ApplicationError):
 _breaker: pybreaker.CircuitBreaker | None = None
 
 
+class _BreakerRedisStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage, which falls back to a closed circuit when Redis is away.
+
+    pybreaker catches Redis errors everywhere but where it writes the initial
+    state (when built, and again when a restarted Redis has forgotten it):
+    there a Redis outage would fail every checkout. A closed circuit lets
+    payments be tried, as with the storage's own fallback.
+    """
+
+    def _initialize_redis_state(self, state: str) -> None:
+        try:
+            super()._initialize_redis_state(state)
+        except redis.RedisError:
+            logger.warning("payment breaker state not written: Redis unavailable")
+
+
 def payment_breaker() -> pybreaker.CircuitBreaker:
     """One breaker around every call to the provider, shared by all processes via Redis.
 
@@ -67,9 +84,7 @@ def payment_breaker() -> pybreaker.CircuitBreaker:
     if _breaker is None:
         storage: Any = None
         if settings.REDIS_URL:
-            import redis
-
-            storage = pybreaker.CircuitRedisStorage(
+            storage = _BreakerRedisStorage(
                 pybreaker.STATE_CLOSED,
                 redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2),
                 namespace="brigade:payments",

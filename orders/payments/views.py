@@ -21,6 +21,7 @@ from orders.selectors import order_for_viewer
 from restaurant.error_views import error_json
 from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm
+from restaurant.rate_limits import rate_limited
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def redirect_to_payment(request: HttpRequest, order: Order) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("payment")
 def pay(request: HttpRequest, token: str) -> HttpResponse:
     order = order_for_viewer(tracking_token=token, user=request.user)
     if order is None:
@@ -51,6 +53,7 @@ class SandboxChoiceForm(StrictForm):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@rate_limited("payment")
 def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
     if settings.PAYMENT_PROVIDER != "sandbox":
         raise Http404("The sandbox is off.")

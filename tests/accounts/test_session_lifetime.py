@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client
 
 from accounts.session_policy import LAST_SEEN_AT, SIGNED_IN_AT
+from restaurant.sessions import SessionStore
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -202,3 +203,25 @@ def celery_worker(transactional_db: None, processes: Processes) -> Iterator[Call
 
     for worker in workers:
         worker.stop()
+
+
+def celery_beat(processes: Processes, schedule_dir: Path, env: Mapping[str, str] | None = None) -> Process:
+    """Starts the one beat process (the outbox sweep and the other periodic tasks); ready once it ticks."""
+    process = processes.start(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "restaurant",
+            "beat",
+            "-s",
+            str(schedule_dir / "celerybeat-schedule"),
+            "-l",
+            "info",
+        ],
+        name="celery beat",
+        env=worker_env(None, env),
+    )
+    process.wait_ready(lambda: "beat: Starting" in process.log(), timeout=READY_TIMEOUT)
+    return process

@@ -15,7 +15,6 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
-from django.contrib.sessions.backends.cached_db import SessionStore
 from django.test import Client, override_settings
 from django.urls import reverse
 from websockets.exceptions import ConnectionClosed
@@ -27,6 +26,7 @@ from accounts.session_policy import SIGNED_IN_AT
 from orders.models import Order
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
+from restaurant.sessions import SessionStore
 from tests.accounts.test_people_admin import _change_form
 from tests.conftest import PASSWORD, client_for
 from tests.harness import daphne as daphne_harness

@@ -14,7 +14,7 @@ def create_pacing_row(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0011_partner_delivery_claims'),
+        ('orders', '0013_outbox_any_context'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
