@@ -219,7 +219,7 @@ if REDIS_URL:
     if CHANNEL_LAYER_BACKEND == "pubsub":
         CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
             "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "BACKEND": "restaurant.channel_layer.HealingPubSubChannelLayer",
                 "CONFIG": {"hosts": _channel_hosts, "prefix": _channel_prefix},
             }
         }

@@ -8,7 +8,6 @@ import pytest
 
 from accounts.roles import Actor
 from kitchen.models import ItemRoute, Station
-from kitchen.services import tickets_create_for_order
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
@@ -72,7 +71,5 @@ def pay(order: Order) -> Order:
 
 
 def on_the_board(menu, lines: list[CartLine] | None = None, *, instructions: str = "") -> Order:
-    """A paid order with its tickets, as the outbox consumer makes them."""
-    order = pay(place(menu, lines, instructions=instructions))
-    tickets_create_for_order(order_id=order.pk)
-    return order
+    """A paid order with its tickets, which the kitchen makes in the paying transaction."""
+    return pay(place(menu, lines, instructions=instructions))

@@ -269,3 +269,24 @@ def test_managers_set_station_thresholds_and_routes_in_admin(kitchen, small_menu
     assert page.status_code == 200
     assert "warn_after_minutes" in page.content.decode()
     assert client_for(actors.chef).get(reverse("admin:kitchen_station_changelist")).status_code == 302
+
+
+def test_making_tickets_costs_the_same_queries_for_one_station_or_two(kitchen, small_menu):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_to_make(lines: list[CartLine]) -> int:
+        order = pay(place(small_menu, lines))
+        # Paying made them; made again from scratch, the way a retry after a failed recorder does.
+        Ticket.objects.filter(order=order).delete()
+        with CaptureQueriesContext(connection) as captured:
+            tickets_create_for_order(order_id=order.pk)
+        return len(captured.captured_queries)
+
+    one_station = queries_to_make([CartLine(small_menu.fries.pk, 2)])
+    two_stations = queries_to_make(
+        [CartLine(small_menu.fries.pk, 2), CartLine(small_menu.lemonade.pk, 1, (small_menu.large.pk,))]
+    )
+
+    # The board waits on these: no query per ticket or per line.
+    assert one_station == two_stations

@@ -129,3 +129,87 @@ def test_an_expired_order_tells_the_customer_once(small_menu, settings, django_c
     assert f"order {order.number} cancelled" in message.subject
     assert "payment not received in time" in message.body
     assert "No money was taken" in message.body
+
+
+# ------------------------------------------- recorders, one publish per change, any context
+
+
+@pytest.fixture
+def own_topic():
+    """A topic of the test's own, with its handlers removed again afterwards."""
+    from orders.outbox import services
+
+    topic = "test.thing_happened"
+    yield topic
+    services._consumers.pop(topic, None)
+    services._recorders.pop(topic, None)
+
+
+def test_a_payment_and_its_tickets_commit_together_and_are_published_in_one_go(
+    small_menu, django_capture_on_commit_callbacks
+):
+    from kitchen.models import Ticket
+
+    order = _placed(small_menu)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order_transition(order=order, to_status=OrderStatus.PAID, actor=TILL)
+
+    # The kitchen's recorder made the tickets in the paying transaction, before any publish.
+    assert Ticket.objects.filter(order=order).count() == 1
+    events = list(OutboxEvent.objects.filter(order=order).order_by("id"))
+    assert [e.topic for e in events] == ["order.paid", "kitchen.tickets"]
+    assert all(e.published_at is None for e in events)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+
+    published = {e.topic: e.published_at for e in OutboxEvent.objects.filter(order=order)}
+    # One publishing transaction, one UPDATE: the same moment for both.
+    assert published["order.paid"] is not None
+    assert published["order.paid"] == published["kitchen.tickets"]
+    assert len(mail.outbox) == 1
+
+
+def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
+    small_menu, own_topic, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from orders.outbox.services import outbox_on_record, outbox_record, outbox_subscribe
+
+    order = _placed(small_menu)
+    heard = []
+
+    def half_a_write_then_a_crash(event: OutboxEvent) -> None:
+        Order.objects.filter(pk=event.order_pk).update(special_instructions="written by the recorder")
+        raise RuntimeError("the recorder broke")
+
+    outbox_on_record(own_topic, half_a_write_then_a_crash)
+    outbox_subscribe(own_topic, lambda event: heard.append(event.pk))
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = outbox_record(order=order, topic=own_topic, payload={"n": 1})
+        Order.objects.filter(pk=order.pk).update(contact_name="Changed")
+
+    order.refresh_from_db()
+    assert order.contact_name == "Changed"
+    assert order.special_instructions != "written by the recorder"
+    assert heard == [event.pk]
+
+
+def test_an_event_about_no_order_is_recorded_and_published(own_topic, django_capture_on_commit_callbacks):
+    from orders.outbox.services import outbox_record, outbox_subscribe
+
+    heard = []
+    outbox_subscribe(own_topic, lambda event: heard.append((event.order_id, event.payload)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = outbox_record(topic=own_topic, payload={"menu_version": 7})
+
+    assert heard == [(None, {"menu_version": 7})]
+    event.refresh_from_db()
+    assert event.published_at is not None
+    with pytest.raises(ValueError, match="about no order"):
+        _ = event.order_pk

@@ -216,7 +216,7 @@ def test_database_and_redis_urls_switch_every_integration_to_its_server(tmp_path
     # Then PostgreSQL, django-redis, channels-redis and a real Celery broker are used
     assert chosen["database"] == "django.db.backends.postgresql"
     assert chosen["cache"] == "django_redis.cache.RedisCache"
-    assert chosen["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert chosen["channel_layer"] == "restaurant.channel_layer.HealingPubSubChannelLayer"
     assert chosen["eager"] is False
 
 
