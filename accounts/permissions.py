@@ -113,6 +113,13 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.view_partnerdelivery",
         "orders.change_partnerdelivery",
         "kitchen.view_ticket",
+        # Kitchen pacing: capacity per slot, the hard cap, opening hours (one row, never deleted).
+        "orders.view_kitchenpacing",
+        "orders.change_kitchenpacing",
+        "orders.view_openinghours",
+        "orders.add_openinghours",
+        "orders.change_openinghours",
+        "orders.delete_openinghours",
     ),
     C.MANAGE_PEOPLE: (
         "accounts.view_user",

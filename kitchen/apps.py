@@ -6,7 +6,10 @@ class KitchenConfig(AppConfig):
 
     def ready(self) -> None:
         # orders publishes its events; the kitchen subscribes here, so orders never imports kitchen.
-        from kitchen import events
+        from kitchen import (
+            events,
+            tasks,  # noqa: F401 - registered in web processes too, like orders' tasks
+        )
         from orders.outbox.services import outbox_on_record, outbox_subscribe
 
         # Tickets are made in the paying transaction; if that ever fails, when

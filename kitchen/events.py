@@ -38,6 +38,8 @@ class TicketState(TypedDict):
     order_type: str
     where: str
     instructions: str
+    # "Promised 12:45" or "Scheduled 13:00" (kitchen pacing); empty for a table's order.
+    promised: str
     lines: list[TicketLine]
     created_at: str
     started_at: str | None

@@ -67,6 +67,7 @@ def ticket_state_of(
         "order_type": order.order_type,
         "where": order.where(),
         "instructions": order.special_instructions,
+        "promised": order.promise_text(),
         "lines": [
             {"name": line.name, "quantity": line.quantity, "modifiers": line.modifier_text()}
             for line in lines

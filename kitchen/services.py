@@ -89,6 +89,9 @@ def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status not in KITCHEN_STATUSES or order.tickets.exists():
             return []
+        if order.kitchen_release_at is not None and order.kitchen_release_at > timezone.now():
+            # Scheduled for later: tickets_release_due puts it on the board when its time comes.
+            return []
         lines = list(OrderItem.objects.filter(order=order).order_by("id"))
         routes: dict[int | None, Station] = {
             route.menu_item_id: route.station
@@ -210,3 +213,24 @@ def tickets_announce_for_order(*, order_id: int) -> None:
         ticket_ids = list(order.tickets.values_list("pk", flat=True))
         if ticket_ids:
             _announce(order=order, ticket_ids=ticket_ids)
+
+
+def tickets_release_due(*, batch_size: int = 200) -> int:
+    """Puts scheduled orders whose time has come on the board; returns how many it put there.
+
+    Run by the beat every KITCHEN_RELEASE_SWEEP_SECONDS. What is due is read
+    from the orders themselves (paid, release time passed, no tickets yet),
+    so a worker or beat that was down catches up on its next run, and an
+    order released twice still gets one set of tickets.
+    """
+    due = list(
+        Order.objects.filter(
+            status__in=KITCHEN_STATUSES, kitchen_release_at__lte=timezone.now(), tickets__isnull=True
+        )
+        .order_by("kitchen_release_at", "id")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    released = sum(1 for order_id in due if tickets_create_for_order(order_id=order_id))
+    if released:
+        logger.info("scheduled orders released to the kitchen", extra={"orders": released})
+    return released

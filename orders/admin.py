@@ -71,12 +71,16 @@ class OrderAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("status", "version", "order_type", "table_number", "delivery_address", "total")}),
         ("Customer", {"fields": ("customer", "contact_name", "contact_email", "contact_phone")}),
-        ("Kitchen", {"fields": ("special_instructions",)}),
+        (
+            "Kitchen",
+            {"fields": ("special_instructions", "promised_at", "slot_starts_at", "kitchen_release_at")},
+        ),
         ("Record", {"fields": ("tracking_token", "idempotency_key", "created_at", "updated_at")}),
     )
     readonly_fields = (
         "status", "version", "order_type", "table_number", "delivery_address", "total", "customer",
-        "contact_name", "contact_email", "contact_phone", "special_instructions", "tracking_token",
+        "contact_name", "contact_email", "contact_phone", "special_instructions", "promised_at",
+        "slot_starts_at", "kitchen_release_at", "tracking_token",
         "idempotency_key", "created_at", "updated_at",
     )  # fmt: skip
 
@@ -227,5 +231,6 @@ class OrderAdmin(admin.ModelAdmin):
 # The rooms register their own models; importing them here is what makes the
 # admin's autodiscovery (which imports orders.admin only) find them.
 from orders.outbox import admin as outbox_admin  # noqa: E402, F401
+from orders.pacing import admin as pacing_admin  # noqa: E402, F401
 from orders.partners import admin as partners_admin  # noqa: E402, F401
 from orders.payments import admin as payments_admin  # noqa: E402, F401

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from orders.models import Order, OrderStatus
+from orders.pacing.selectors import ASAP, Pickup
 from orders.payments.services import (
     PaymentsUnavailable,
     order_cancel_paid,
@@ -71,6 +72,7 @@ def order_checkout(
     idempotency_key: str,
     absolute_url: Callable[[str], str],
     visitor_order_ids: Sequence[int] = (),
+    pickup: Pickup = ASAP,
 ) -> CheckoutResult:
     """Places the order and starts its payment, or leaves nothing behind.
 
@@ -84,12 +86,16 @@ def order_checkout(
     customer back to. `visitor_order_ids` are the orders the visitor's session
     placed before: with the signed-in account's own, past
     BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST of them awaiting payment the checkout
-    is refused (TooManyUnpaidOrders, 409).
+    is refused (TooManyUnpaidOrders, 409). `pickup` is as soon as possible or
+    a slot the customer picked (orders.pacing); the kitchen may refuse either
+    (KitchenRefused, 409).
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
     _unpaid_orders_check(actor=actor, visitor_order_ids=visitor_order_ids, idempotency_key=idempotency_key)
-    order, created = order_place(lines=lines, details=details, actor=actor, idempotency_key=idempotency_key)
+    order, created = order_place(
+        lines=lines, details=details, actor=actor, idempotency_key=idempotency_key, pickup=pickup
+    )
     order_url = order.get_absolute_url()
     if not created:
         return CheckoutResult(order, CheckoutStep.ALREADY_PLACED, order_url, keep_cart=True)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from django import forms
 from django.conf import settings
 
 from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
+from orders.pacing.selectors import ASAP, Pickup
 from restaurant.forms import StrictForm, id_field, parse_id_list, version_field
 from restaurant.validators import (
     refuse_invisible_controls,
@@ -67,6 +69,34 @@ class CartRemoveForm(StrictForm):
     line = forms.CharField(max_length=24, widget=forms.HiddenInput)
 
 
+class PickupField(forms.Field):
+    """ "asap", or a slot's start as the checkout page wrote it (ISO 8601 with its offset).
+
+    Only the form is checked here; whether the time is a slot the kitchen
+    offers right now is for orders.pacing.services.slot_book to say.
+    """
+
+    MAX_LENGTH = 40
+    INVALID = "Choose a pickup time from the list."
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(required=False, **kwargs)  # type: ignore[arg-type]
+
+    def to_python(self, value: object) -> Pickup:
+        text = "" if value is None else str(value).strip()
+        if text in ("", ASAP):
+            return ASAP
+        try:
+            if len(text) > self.MAX_LENGTH:
+                raise ValueError(text)
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                raise ValueError(text)
+            return moment.astimezone(UTC)
+        except (ValueError, OverflowError) as error:  # OverflowError: year 1 at a positive offset
+            raise forms.ValidationError(self.INVALID, code="invalid_pickup") from error
+
+
 class CheckoutForm(StrictForm):
     checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.RadioSelect)
@@ -91,6 +121,7 @@ class CheckoutForm(StrictForm):
         help_text="Needed for delivery.",
         validators=[validate_phone],
     )
+    when = PickupField(label="When")
     special_instructions = forms.CharField(
         max_length=SPECIAL_INSTRUCTIONS_MAX_LENGTH,
         required=False,

@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 def new_tracking_token() -> str:
@@ -93,12 +94,27 @@ class Order(models.Model):
     confirmation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Kitchen pacing (orders.pacing): the 15-minute slot the order counts against,
+    # the ready time the customer was promised, and for an order scheduled for
+    # later the moment it may reach the kitchen's board (empty: at once, when paid).
+    slot_starts_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    promised_at = models.DateTimeField("promised for", null=True, blank=True, editable=False)
+    kitchen_release_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=("status", "created_at"))]
+        indexes = [
+            models.Index(fields=("status", "created_at")),
+            # The release sweep looks for scheduled orders only, a small part of all orders.
+            models.Index(
+                fields=("kitchen_release_at",),
+                condition=models.Q(kitchen_release_at__isnull=False),
+                name="order_scheduled_release",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
@@ -125,6 +141,17 @@ class Order(models.Model):
 
     def is_guest_order(self) -> bool:
         return self.customer_id is None
+
+    def is_scheduled(self) -> bool:
+        """The customer picked a later time: the kitchen gets it before that time, not when paid."""
+        return self.kitchen_release_at is not None
+
+    def promise_text(self) -> str:
+        """The promised time as the kitchen's ticket shows it, in the restaurant's time zone."""
+        if self.promised_at is None:
+            return ""
+        at = timezone.localtime(self.promised_at).strftime("%H:%M")
+        return f"Scheduled {at}" if self.is_scheduled() else f"Promised {at}"
 
     def where(self) -> str:
         if self.order_type == OrderType.DINE_IN:
@@ -211,6 +238,7 @@ class OrderEvent(models.Model):
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
+from orders.pacing.models import KitchenPacing, OpeningHours, PacingSlot  # noqa: E402
 from orders.partners.models import (  # noqa: E402
     Partner,
     PartnerDelivery,
@@ -231,6 +259,8 @@ from orders.payments.models import (  # noqa: E402
 __all__ = [
     "SPECIAL_INSTRUCTIONS_MAX_LENGTH",
     "DeadLetter",
+    "KitchenPacing",
+    "OpeningHours",
     "Order",
     "OrderEvent",
     "OrderEventKind",
@@ -238,6 +268,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "OutboxEvent",
+    "PacingSlot",
     "Partner",
     "PartnerDelivery",
     "PartnerDeliveryStatus",

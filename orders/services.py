@@ -24,6 +24,8 @@ from orders.models import (
     OrderType,
 )
 from orders.outbox.services import outbox_record
+from orders.pacing.selectors import Pickup, pacing_quote
+from orders.pacing.services import Booking, slot_book
 from orders.pricing import CartLine, price_lines
 from restaurant.errors import ApplicationError, Conflict, Forbidden
 
@@ -75,11 +77,15 @@ def order_place(
     details: OrderDetails,
     actor: Actor,
     idempotency_key: str | None = None,
+    pickup: Pickup | None = None,
 ) -> tuple[Order, bool]:
     """Prices the lines from the menu and records the order, awaiting payment.
 
     Returns (order, created). Sending the same idempotency key again returns
-    the order the first call made instead of a second one.
+    the order the first call made instead of a second one. With `pickup`
+    (checkout: as soon as possible or a slot) the order is booked into a
+    kitchen slot in the same transaction (orders.pacing.services.slot_book)
+    and carries its promised time; a table's order taken by staff is not paced.
     """
     if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
         return existing, False
@@ -89,10 +95,16 @@ def order_place(
 
     # Staff ordering for a table act for the table's guests, not for themselves.
     for_table = details.order_type == OrderType.DINE_IN and can(actor, Capability.WORK_THE_FLOOR)
+    paced = pickup is not None and not for_table
+    # Read before the transaction: the quote is many reads, and only the slot's count must be under its lock.
+    quote = pacing_quote(items=sum(line.quantity for line in lines)) if paced else None
     try:
         with transaction.atomic():
             priced = price_lines(lines)
             subtotal = sum(line.line_total_minor for line in priced)
+            booking: Booking | None = None
+            if paced and pickup is not None:
+                booking = slot_book(pickup=pickup, items=sum(line.quantity for line in priced), quote=quote)
             order = Order.objects.create(
                 customer=None if for_table else actor.user,
                 placed_by=actor.user if for_table else None,
@@ -109,6 +121,9 @@ def order_place(
                 subtotal_minor=subtotal,
                 total_minor=subtotal,
                 idempotency_key=idempotency_key or None,
+                slot_starts_at=booking.slot_starts_at if booking else None,
+                promised_at=booking.promised_at if booking else None,
+                kitchen_release_at=booking.kitchen_release_at if booking else None,
             )
             OrderItem.objects.bulk_create(
                 OrderItem(

@@ -20,6 +20,7 @@ from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
 from orders.models import Order, OrderStatus
 from orders.online_ordering import online_ordering_required
+from orders.pacing.selectors import pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
@@ -175,10 +176,12 @@ def _placed_orders(request: HttpRequest) -> list[int]:
 def _checkout_page(
     request: HttpRequest, form: CheckoutForm, errors: list[str], status: int = 200
 ) -> HttpResponse:
+    # The ready time and the slots are quoted for what is in the cart now.
+    quote = pacing_quote(items=sum(line.quantity for line in SessionCart(request.session).cart_lines()))
     return render(
         request,
         "orders/checkout.html",
-        {**_cart_context(request), "form": form, "errors": errors},
+        {**_cart_context(request), "form": form, "errors": errors, "quote": quote},
         status=status,
     )
 
@@ -228,6 +231,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             idempotency_key=data["checkout_token"],
             absolute_url=request.build_absolute_uri,
             visitor_order_ids=_placed_orders(request),
+            pickup=data["when"],
         )
     except ApplicationError as error:
         if "cancelled_order" in error.data:

@@ -318,12 +318,18 @@ if PRODUCTION and PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS:
     raise ImproperlyConfigured(
         "PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS must be off when DJANGO_ENV=production."
     )
+# Kitchen pacing: how often beat looks for scheduled orders whose time to reach
+# the board has come (an order is at most this late there). docs/decisions.md.
+KITCHEN_RELEASE_SWEEP_SECONDS = env_int("KITCHEN_RELEASE_SWEEP_SECONDS", 30)
+if KITCHEN_RELEASE_SWEEP_SECONDS < 1:
+    raise ImproperlyConfigured("KITCHEN_RELEASE_SWEEP_SECONDS must be at least 1.")
 # Queues per concern, so a slow partner never delays a confirmation email.
 CELERY_TASK_DEFAULT_QUEUE = "orders"
 CELERY_TASK_ROUTES = {
     "orders.tasks.outbox_*": {"queue": "orders"},
     "orders.tasks.send_*": {"queue": "notifications"},
     "orders.tasks.deliver_*": {"queue": "webhooks"},
+    "kitchen.tasks.*": {"queue": "orders"},
 }
 # The schedule lives here, reviewed with the code. Run exactly one beat
 # process (`celery -A restaurant beat`), never `worker -B` on every worker.
@@ -336,6 +342,12 @@ CELERY_BEAT_SCHEDULE = {
     # Refunds owed whose process died before asking the provider, or whose
     # task ran out of tries: asked again with their own idempotency key.
     "refunds-sweep": {"task": "orders.payment_tasks.refunds_sweep", "schedule": 60.0},
+    # Orders scheduled for a later pickup reach the board their prep time before
+    # their slot: at most this late. Kitchen pacing, docs/decisions.md.
+    "kitchen-release-scheduled": {
+        "task": "kitchen.tasks.release_scheduled_orders",
+        "schedule": float(KITCHEN_RELEASE_SWEEP_SECONDS),
+    },
 }
 
 # ------------------------------------------------------------------------------

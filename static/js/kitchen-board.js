@@ -111,6 +111,9 @@
     setField(node, "order_number", t.order_number);
     setField(node, "where", t.where);
     setField(node, "station_name", t.station_name);
+    var promised = node.querySelector('[data-field="promised"]');
+    promised.textContent = t.promised;
+    promised.hidden = !t.promised;
     var instructions = node.querySelector('[data-field="instructions"]');
     instructions.textContent = t.instructions;
     instructions.hidden = !t.instructions;

@@ -32,6 +32,7 @@ PINNED = {
     "orders.payment_tasks.refunds_sweep": "orders",
     "orders.payment_tasks.refund_late_payment": "orders",
     "orders.payment_tasks.orders_expire_unpaid": "orders",
+    "kitchen.tasks.release_scheduled_orders": "orders",
 }
 
 # What a process that only set Django up (a web process, the admin) has registered.
