@@ -6,7 +6,10 @@
 The production set-up on one machine: gunicorn (2 workers) for the pages,
 one daphne for the sockets, one Celery worker (2 processes), this machine's
 PostgreSQL and Redis. The database `brigade_bench` is dropped and made
-again, and Redis database 5 is flushed (as bench/live_fanout.py does).
+again, and Redis database 5 is flushed (as bench/live_fanout.py does). The
+kitchen's pacing is opened wide (the orders are never cooked, so the real
+caps would soon refuse them); rate limits stay as configured, since every
+customer is a new visitor from an address of its own.
 
 Each customer is a new visitor for every order (its own cookies, and its
 own address in X-Forwarded-For behind one trusted proxy, as nginx in front
@@ -45,6 +48,7 @@ from bench.live_fanout import (
     _free_port,
     _percentile,
     _prepare,
+    _run,
     _start,
     _stop,
     _wait_healthy,
@@ -164,6 +168,10 @@ def main() -> None:
     env = _env("pubsub", var_dir) | {"TRUSTED_PROXY_COUNT": "1"}
     print("preparing brigade_bench…", flush=True)
     _prepare(env)
+    # Orders here are never cooked, so the kitchen's pacing would soon refuse them: a
+    # kitchen as big as the rush, open all day, keeps the measure on the pages.
+    wide = ["--orders-per-slot", "10000", "--hard-cap", "10000"]
+    _run([PYTHON, "manage.py", "seed_demo_pacing", *wide], env)
     os.environ.update(env)
     slugs = _simple_items()
 
