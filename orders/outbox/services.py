@@ -182,9 +182,8 @@ def outbox_publish_batch(*, event_ids: Sequence[int]) -> int:
             .filter(pk__in=event_ids, published_at__isnull=True)
             .order_by("id")
         )
-        for event in events:
-            for consumer in _consumers.get(event.topic, []):
-                consumer(event)
+        for event, consumer in _in_rounds(events):
+            consumer(event)
         if events:
             OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
                 published_at=timezone.now(), attempts=F("attempts") + 1
@@ -192,6 +191,19 @@ def outbox_publish_batch(*, event_ids: Sequence[int]) -> int:
     for event in events:
         logger.info("outbox event published", extra={"event_id": event.pk, "topic": event.topic})
     return len(events)
+
+
+def _in_rounds(events: Sequence[OutboxEvent]) -> list[tuple[OutboxEvent, Callable[[OutboxEvent], None]]]:
+    """Every event's first consumer, then every event's second, and so on.
+
+    Each event's consumers still run in their subscription order, and the
+    live pages subscribe first (a broadcast is what a waiting guest or cook
+    is looking at): a payment's tracker frame and its board frame go out
+    before the confirmation email is queued or a partner looked up.
+    """
+    queues = [[(event, consumer) for consumer in _consumers.get(event.topic, [])] for event in events]
+    rounds = max((len(queue) for queue in queues), default=0)
+    return [queue[position] for position in range(rounds) for queue in queues if position < len(queue)]
 
 
 def outbox_sweep(*, older_than_seconds: int = 10, batch_size: int = 200) -> int:
