@@ -58,6 +58,7 @@ def order_checkout(
     actor: Actor,
     idempotency_key: str,
     absolute_url: Callable[[str], str],
+    specials_allowed: bool = False,
 ) -> CheckoutResult:
     """Places the order and starts its payment, or leaves nothing behind.
 
@@ -68,11 +69,19 @@ def order_checkout(
     cancelled. Either way the cart is the customer's to try again with; after
     a cancelled order, `error.data["cancelled_order"]` says the key was used.
     `absolute_url` turns the order's path into the link the provider sends the
-    customer back to.
+    customer back to. `specials_allowed` says whether the flag "vip_specials"
+    is on for this request (menu.specials), checked again here whatever the
+    cart held.
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
-    order, created = order_place(lines=lines, details=details, actor=actor, idempotency_key=idempotency_key)
+    order, created = order_place(
+        lines=lines,
+        details=details,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        specials_allowed=specials_allowed,
+    )
     order_url = order.get_absolute_url()
     if not created:
         return CheckoutResult(order, CheckoutStep.ALREADY_PLACED, order_url, keep_cart=True)

@@ -75,11 +75,14 @@ def order_place(
     details: OrderDetails,
     actor: Actor,
     idempotency_key: str | None = None,
+    specials_allowed: bool = False,
 ) -> tuple[Order, bool]:
     """Prices the lines from the menu and records the order, awaiting payment.
 
     Returns (order, created). Sending the same idempotency key again returns
-    the order the first call made instead of a second one.
+    the order the first call made instead of a second one. VIP specials are
+    priced only with `specials_allowed` (the flag on for this request): a
+    special put in the cart while the flag was on is refused once it is off.
     """
     if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
         return existing, False
@@ -91,7 +94,7 @@ def order_place(
     for_table = details.order_type == OrderType.DINE_IN and can(actor, Capability.WORK_THE_FLOOR)
     try:
         with transaction.atomic():
-            priced = price_lines(lines)
+            priced = price_lines(lines, specials_allowed=specials_allowed)
             subtotal = sum(line.line_total_minor for line in priced)
             order = Order.objects.create(
                 customer=None if for_table else actor.user,

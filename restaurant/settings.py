@@ -396,6 +396,13 @@ BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("
 # Limits that keep one order a plausible order (and a hostile one cheap to refuse).
 BRIGADE_MAX_LINE_QUANTITY = env_int("BRIGADE_MAX_LINE_QUANTITY", 50)
 BRIGADE_MAX_CART_LINES = env_int("BRIGADE_MAX_CART_LINES", 40)
+# The cached menu (menu/cache.py): how long one version's snapshot is kept (and
+# so the longest a change whose bump was lost to a cache outage goes unseen);
+# how long one rebuild may hold its lock; how long a process without any
+# copy waits for another's rebuild before reading the database itself.
+MENU_CACHE_SECONDS = env_int("MENU_CACHE_SECONDS", 600)
+MENU_REBUILD_LOCK_SECONDS = env_int("MENU_REBUILD_LOCK_SECONDS", 10)
+MENU_REBUILD_WAIT_SECONDS = env_int("MENU_REBUILD_WAIT_SECONDS", 2)
 
 # ------------------------------------------------------------------------------
 # Payments: "sandbox" (test payments served by Brigade) or "stripe".
