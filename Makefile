@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean bench
+.PHONY: run test lint format clean bench bench-pages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(VENV)/.dev-installed
 # Live fan-out benchmark on this machine's PostgreSQL and Redis (docs/BENCHMARKS.md).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/live_fanout.py $(BENCH_ARGS)
+
+# /menu/ against a bare Django view on gunicorn (2 workers), PostgreSQL and Redis; needs wrk.
+bench-pages: $(VENV)/.dev-installed
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)
 
 # The same checks as .ci/run and .pre-commit-config.yaml.
 lint: $(VENV)/.dev-installed

@@ -21,11 +21,12 @@ nothing is raised.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import redis
 from django.conf import settings
@@ -34,7 +35,10 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.urls import reverse
 from django_redis.exceptions import ConnectionInterrupted
+from waffle import get_waffle_flag_model
+from waffle.models import AbstractBaseFlag
 
+from menu.flags import VIP_SPECIALS_FLAG
 from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierOption
 
 logger = logging.getLogger(__name__)
@@ -47,9 +51,6 @@ VERSION_KEY = "menu:version"
 # Counts the builds of a shared snapshot: how often the database was read for
 # the menu (operations, and the stampede test, read it).
 REBUILDS_KEY = "menu:rebuilds"
-# Part of every snapshot key: a deploy that changes the dataclasses below
-# bumps it, so no process unpickles a shape it does not know.
-SNAPSHOT_SCHEMA = 1
 
 
 def _snapshot_key(version: str) -> str:
@@ -119,6 +120,9 @@ class MenuSnapshot:
     version: str | None
     # Every listed item in an active category, specials included.
     categories: tuple[CategoryView, ...]
+    # The flag "vip_specials" as saved at this version (its saves bump the
+    # version, menu.signals): asked per request without a cache read of its own.
+    vip_flag: AbstractBaseFlag
     _without_specials: tuple[CategoryView, ...] = field(init=False, repr=False, compare=False)
     _by_slug: dict[str, ItemView] = field(init=False, repr=False, compare=False)
 
@@ -144,6 +148,18 @@ class MenuSnapshot:
         return item
 
 
+# Part of every snapshot key, from the shape of the classes above: a deploy
+# that changes them never unpickles a snapshot an older release stored.
+SNAPSHOT_SCHEMA = hashlib.sha256(
+    repr(
+        [
+            (view.__name__, [f.name for f in fields(view)])
+            for view in (OptionView, GroupView, ItemView, CategoryView, MenuSnapshot)
+        ]
+    ).encode()
+).hexdigest()[:8]
+
+
 # ---------------------------------------------------------------- building from the database
 
 
@@ -163,7 +179,7 @@ def _group_view(link: MenuItemModifierGroup) -> GroupView:
 
 
 def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
-    """Reads the customer menu from the database (5 queries, whatever its size)."""
+    """Reads the customer menu and the specials flag from the database (8 queries, whatever its size)."""
     items = (
         MenuItem.objects.on_menu()
         .prefetch_related(
@@ -212,7 +228,10 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
                 ),
             )
         )
-    return MenuSnapshot(version=version, categories=tuple(views))
+    flag_model = get_waffle_flag_model()
+    # A missing flag is waffle's unsaved default (off), as Flag.get would give.
+    vip_flag = flag_model.objects.filter(name=VIP_SPECIALS_FLAG).first() or flag_model(name=VIP_SPECIALS_FLAG)
+    return MenuSnapshot(version=version, categories=tuple(views), vip_flag=vip_flag)
 
 
 # ---------------------------------------------------------------- the version

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import get_conditional_response
@@ -47,6 +47,8 @@ CACHE_CONTROL = "private, no-cache"
 # holds no personal part (templates/menu/_menu.html), so every visitor of
 # one audience gets the same bytes; a new version empties it.
 _bodies: dict[tuple[str, bool], SafeString] = {}
+# Whole pages of visitors with nothing of their own on them (_anonymous_page).
+_guest_pages: dict[tuple[str, bool, str], bytes] = {}
 _bodies_lock = threading.Lock()
 _deploy_id: str | None = None
 
@@ -138,13 +140,60 @@ def _not_modified(request: HttpRequest, etag: str | None) -> HttpResponseBase | 
     return None if response is None else _with_caching(response, etag)
 
 
+def _nobody_in_particular(request: HttpRequest) -> bool:
+    """A visitor with nothing of their own on the page: signed out, an empty session, no messages."""
+    session = getattr(request, "session", None)
+    return (
+        not request.user.is_authenticated
+        and not (session and session.keys())
+        and not _pending_messages(request)
+    )
+
+
+def _kept_nothing_personal(request: HttpRequest, response: HttpResponse) -> bool:
+    """The render used no CSRF token, nonce, session or cookie: its bytes are nobody's."""
+    session = getattr(request, "session", None)
+    return (
+        # get_token() sets this whenever a template asks for a CSRF token.
+        not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and getattr(request, "_csp_nonce", None) is None
+        and not (session and (session.modified or session.keys()))
+        and not response.cookies
+    )
+
+
+def _anonymous_page(request: HttpRequest, snapshot: MenuSnapshot, specials: bool) -> HttpResponse:
+    """The whole menu page for a visitor with nothing of their own on it, rendered once per process.
+
+    Such a visitor's page is the same for everyone of their audience, so it
+    is kept per (menu version, audience, path) in this process, and only if
+    its render touched nothing personal (checked after the first render:
+    a later template that adds a CSRF token or a nonce for guests simply
+    stops being kept). This is the lunch-rush case: new visitors from a link.
+    """
+    key = (snapshot.version or "", specials, request.path_info)
+    body = _guest_pages.get(key) if snapshot.version is not None else None
+    if body is not None:
+        return HttpResponse(body)
+    context = {"menu_html": _menu_body(snapshot, specials=specials), "errors": ()}
+    response = render(request, "menu/index.html", context)
+    if snapshot.version is not None and _kept_nothing_personal(request, response):
+        with _bodies_lock:
+            if any(version != snapshot.version for version, _, _ in _guest_pages):
+                _guest_pages.clear()
+            _guest_pages[key] = response.content
+    return response
+
+
 def menu_page(request: HttpRequest, *, errors: Sequence[str] = (), status: int = 200) -> HttpResponseBase:
     """The whole menu for this visitor's audience; 304 when their copy is current."""
-    specials = specials_active(request, draw=request.method in ("GET", "HEAD"))
     snapshot = menu_current()
+    specials = specials_active(request, draw=request.method in ("GET", "HEAD"), menu=snapshot)
     etag = _etag(request, snapshot, page="menu", specials=specials, has_form=False) if status == 200 else None
     if (not_modified := _not_modified(request, etag)) is not None:
         return not_modified
+    if status == 200 and not errors and _nobody_in_particular(request):
+        return _with_caching(_anonymous_page(request, snapshot, specials), etag)
     context = {"menu_html": _menu_body(snapshot, specials=specials), "errors": errors}
     return _with_caching(render(request, "menu/index.html", context, status=status), etag)
 
@@ -153,8 +202,8 @@ def item_page(
     request: HttpRequest, *, slug: str, errors: Sequence[str] = (), status: int = 200
 ) -> HttpResponseBase:
     """One item with its choices; 404 for one not on this visitor's menu (a special, flag off)."""
-    specials = specials_active(request, draw=request.method in ("GET", "HEAD"))
     snapshot = menu_current()
+    specials = specials_active(request, draw=request.method in ("GET", "HEAD"), menu=snapshot)
     item = snapshot.item_for(slug=slug, specials=specials)
     if item is None:
         raise Http404("No such item on the menu.")

@@ -15,6 +15,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from waffle.models import Flag
 
 from menu.cache import menu_changed
+from menu.flags import VIP_SPECIALS_FLAG
 from menu.models import (
     Allergen,
     Category,
@@ -24,7 +25,6 @@ from menu.models import (
     ModifierGroup,
     ModifierOption,
 )
-from menu.specials import VIP_SPECIALS_FLAG
 
 MENU_MODELS = (Allergen, Category, DietaryTag, MenuItem, MenuItemModifierGroup, ModifierGroup, ModifierOption)
 MENU_M2M = (MenuItem.allergens.through, MenuItem.dietary_tags.through)

@@ -13,19 +13,24 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpRequest
-from waffle import flag_is_active
 
-from menu.cache import CACHE_ERRORS
+from menu.cache import CACHE_ERRORS, MenuSnapshot
+from menu.flags import VIP_SPECIALS_FLAG
+from menu.selectors import menu_current
 
 logger = logging.getLogger(__name__)
 
-VIP_SPECIALS_FLAG = "vip_specials"
 
+def specials_active(request: HttpRequest, *, draw: bool = True, menu: MenuSnapshot | None = None) -> bool:
+    """True where the flag is on for this request; False when it cannot be read (cache down).
 
-def specials_active(request: HttpRequest, *, draw: bool = True) -> bool:
-    """True where the flag is on for this request; False when it cannot be read (cache down)."""
+    The flag comes with the menu snapshot (`menu`, or the current one), as
+    waffle's Flag.get would give it, so a page asks the cache once, for the
+    menu version, not again for the flag.
+    """
+    flag = (menu or menu_current()).vip_flag
     try:
-        return bool(flag_is_active(request, VIP_SPECIALS_FLAG, read_only=not draw))
+        return bool(flag.is_active(request, read_only=not draw))
     except CACHE_ERRORS:
         # Waffle reads flags through the cache. Unknown means no specials:
         # never shown or sold to someone the flag may be off for.

@@ -355,4 +355,6 @@ def test_a_superuser_grants_and_revokes_the_manager_role_and_staff(actors, root,
     actors.waiter.refresh_from_db()
     other_manager.refresh_from_db()
     assert _groups_of(actors.waiter) == ["manager"] and actors.waiter.is_staff
-    assert _groups_of(other_manager) == ["VIP", "chef"] and not other_manager.is_staff and other_manager.is_vip
+    assert (
+        _groups_of(other_manager) == ["VIP", "chef"] and not other_manager.is_staff and other_manager.is_vip
+    )
