@@ -292,7 +292,9 @@ def _shared_snapshot(version: str, held: MenuSnapshot | None) -> MenuSnapshot:
         return snapshot
     if cache.add(_lock_key(version), 1, timeout=settings.MENU_REBUILD_LOCK_SECONDS):
         try:
-            return _rebuild(version)
+            # Another process may have stored it and let go of the lock since we looked.
+            snapshot = cache.get(_snapshot_key(version))
+            return snapshot if isinstance(snapshot, MenuSnapshot) else _rebuild(version)
         finally:
             cache.delete(_lock_key(version))
     if held is not None:
