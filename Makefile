@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean bench bench-rush
+.PHONY: run test lint format clean bench bench-rush bench-pages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(VENV)/.dev-installed
 # A lunch rush through the real pages in the production set-up (docs/BENCHMARKS.md).
 bench-rush: $(VENV)/.dev-installed
 	$(BIN)/python bench/rush.py $(BENCH_ARGS)
+
+# /menu/ against a bare Django view on gunicorn (2 workers), PostgreSQL and Redis; needs wrk.
+bench-pages: $(VENV)/.dev-installed
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)
 
 # The same checks as .ci/run and .pre-commit-config.yaml.
 lint: $(VENV)/.dev-installed

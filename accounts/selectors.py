@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Address, User
 from accounts.permissions import ROLES_MANAGERS_GRANT, Capability, can
+from accounts.vip import VIP_GROUP
 
 _MAX_ID = 2**63 - 1
 
@@ -39,7 +40,8 @@ def _is_superuser(user: User | AnonymousUser) -> bool:
 def groups_grantable_by(*, editor: User | AnonymousUser) -> QuerySet[Group]:
     """The groups `editor` may put an account in or take it out of."""
     if _is_superuser(editor):
-        return Group.objects.all()
+        # VIP follows the account's VIP tick (accounts.vip), never the roles widget.
+        return Group.objects.exclude(name=VIP_GROUP)
     if can(editor, Capability.MANAGE_PEOPLE):
         return Group.objects.filter(name__in=[role.value for role in ROLES_MANAGERS_GRANT])
     return Group.objects.none()
@@ -61,7 +63,8 @@ def users_administrable_by(*, editor: User | AnonymousUser) -> QuerySet[User]:
     if not can(editor, Capability.MANAGE_PEOPLE):
         return User.objects.none()
     assert isinstance(editor, User), "only a signed-in account manages people"
-    out_of_reach = Group.objects.exclude(pk__in=groups_grantable_by(editor=editor))
+    # The VIP group grants nothing (it follows the VIP tick): a VIP stays in reach.
+    out_of_reach = Group.objects.exclude(pk__in=groups_grantable_by(editor=editor)).exclude(name=VIP_GROUP)
     return (
         User.objects.filter(is_superuser=False, user_permissions=None)
         .exclude(pk=editor.pk)

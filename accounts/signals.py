@@ -9,12 +9,13 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.signals import authentication_failed
 from allauth.socialaccount.signals import social_account_added
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from accounts.models import User
 from accounts.security_events import account_ref, security_event
 from accounts.sign_in_limits import sign_in_failure_record
+from accounts.vip import user_vip_group_sync
 
 
 @receiver(user_logged_in)
@@ -74,3 +75,24 @@ def _roles_changed(sender: Any, instance: Any, action: str, pk_set: set[int] | N
             group_ids=sorted(pk_set or []),
             roles=sorted(instance.groups.values_list("name", flat=True)),
         )
+
+
+@receiver(post_save, sender=User)
+def _vip_follows_the_tick(
+    sender: Any, instance: User, raw: bool = False, update_fields: Any = None, **kwargs: Any
+) -> None:
+    if raw:  # fixtures load groups as they were saved
+        return
+    if update_fields is not None and "is_vip" not in update_fields:
+        return  # a sign-in's last_login, a password change: the tick did not move
+    user_vip_group_sync(user=instance)
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def _vip_survives_a_groups_form(
+    sender: Any, instance: Any, action: str, reverse: bool, **kwargs: Any
+) -> None:
+    # An admin form sets the groups it offers, VIP not among them; put it back
+    # (or take away one added by hand without the tick).
+    if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, User) and not reverse:
+        user_vip_group_sync(user=instance)

@@ -151,6 +151,13 @@ class MenuItem(models.Model):
         "available", default=True, help_text="Untick to 86 the item (shown as sold out)."
     )
     is_listed = models.BooleanField("listed on the menu", default=True)
+    # Shown and orderable only where the waffle flag "vip_specials" is active
+    # for the request (menu.specials): for everyone else it does not exist.
+    is_special = models.BooleanField(
+        "VIP special",
+        default=False,
+        help_text="Only visitors the 'vip_specials' flag is on for see and order it.",
+    )
     sort_order = models.PositiveIntegerField(default=0)
     modifier_groups = models.ManyToManyField(
         ModifierGroup, through="MenuItemModifierGroup", blank=True, related_name="items"

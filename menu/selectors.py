@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
-
-from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierOption
+from menu.cache import MenuSnapshot, menu_snapshot
 
 
-def menu_categories() -> list[Category]:
-    """Active categories with their listed items; sold-out items included, marked by the template."""
-    items = (
-        MenuItem.objects.on_menu()
-        .prefetch_related("allergens", "dietary_tags")
-        .order_by("sort_order", "name")
-    )
-    categories = Category.objects.filter(is_active=True).prefetch_related(
-        Prefetch("items", queryset=items, to_attr="menu_items")
-    )
-    return [category for category in categories if category.menu_items]
+def menu_current() -> MenuSnapshot:
+    """The menu as customers see it now: one snapshot for everyone, cached by menu version.
 
-
-def menu_item_detail(*, slug: str) -> MenuItem | None:
-    return (
-        MenuItem.objects.on_menu()
-        .filter(slug=slug)
-        .select_related("category")
-        .prefetch_related(
-            "allergens",
-            "dietary_tags",
-            Prefetch(
-                "item_groups",
-                queryset=MenuItemModifierGroup.objects.select_related("group").prefetch_related(
-                    Prefetch("group__options", queryset=ModifierOption.objects.order_by("sort_order", "id"))
-                ),
-            ),
-        )
-        .first()
-    )
+    Each request takes its audience's view of it (`categories_for`,
+    `item_for`); menu.cache says how it is kept fresh.
+    """
+    return menu_snapshot()

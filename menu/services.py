@@ -6,6 +6,7 @@ import logging
 
 from django.db import transaction
 
+from menu.cache import menu_changed
 from menu.models import MenuItem
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,8 @@ def menu_items_set_availability(*, item_ids: list[int], available: bool) -> int:
             .exclude(is_available=available)
             .update(is_available=available)
         )
+        if changed:
+            menu_changed()  # update() sends no signal (menu.signals)
     logger.info(
         "menu availability changed", extra={"items": item_ids, "available": available, "changed": changed}
     )

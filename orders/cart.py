@@ -18,8 +18,10 @@ SESSION_KEY = "cart"
 
 
 class SessionCart:
-    def __init__(self, session: SessionBase) -> None:
+    def __init__(self, session: SessionBase, *, specials_allowed: bool = False) -> None:
         self.session = session
+        # Whether this request may hold VIP specials (menu.specials); changes are priced with it.
+        self.specials_allowed = specials_allowed
         raw = session.get(SESSION_KEY)
         self._lines: list[dict[str, Any]] = raw if isinstance(raw, list) else []
 
@@ -53,12 +55,12 @@ class SessionCart:
         for raw in self._lines:
             if raw.get("item_id") == line.item_id and tuple(raw.get("option_ids", ())) == option_ids:
                 merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids)
-                price_lines([merged])
+                price_lines([merged], specials_allowed=self.specials_allowed)
                 raw["quantity"] = merged.quantity
                 self._save()
                 return
         candidate = CartLine(line.item_id, line.quantity, option_ids)
-        price_lines([*self.cart_lines(), candidate])
+        price_lines([*self.cart_lines(), candidate], specials_allowed=self.specials_allowed)
         self._lines.append(
             {
                 "id": secrets.token_hex(6),
@@ -77,7 +79,10 @@ class SessionCart:
 
     def set_quantity(self, line_id: str, quantity: int) -> None:
         raw = self._find(line_id)
-        price_lines([CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]))])
+        price_lines(
+            [CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]))],
+            specials_allowed=self.specials_allowed,
+        )
         raw["quantity"] = quantity
         self._save()
 

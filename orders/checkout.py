@@ -73,6 +73,7 @@ def order_checkout(
     absolute_url: Callable[[str], str],
     visitor_order_ids: Sequence[int] = (),
     pickup: Pickup = ASAP,
+    specials_allowed: bool = False,
 ) -> CheckoutResult:
     """Places the order and starts its payment, or leaves nothing behind.
 
@@ -88,13 +89,20 @@ def order_checkout(
     BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST of them awaiting payment the checkout
     is refused (TooManyUnpaidOrders, 409). `pickup` is as soon as possible or
     a slot the customer picked (orders.pacing); the kitchen may refuse either
-    (KitchenRefused, 409).
+    (KitchenRefused, 409). `specials_allowed` says whether the flag
+    "vip_specials" is on for this request (menu.specials), checked again here
+    whatever the cart held.
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
     _unpaid_orders_check(actor=actor, visitor_order_ids=visitor_order_ids, idempotency_key=idempotency_key)
     order, created = order_place(
-        lines=lines, details=details, actor=actor, idempotency_key=idempotency_key, pickup=pickup
+        lines=lines,
+        details=details,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        pickup=pickup,
+        specials_allowed=specials_allowed,
     )
     order_url = order.get_absolute_url()
     if not created:

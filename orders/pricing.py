@@ -3,7 +3,10 @@
 Every rule a tampered form could break is checked here, once, for the cart and
 for checkout alike: quantity bounds, item on the menu and available, each
 option belonging to one of the item's groups and available, each group's
-minimum and maximum number of choices.
+minimum and maximum number of choices. A VIP special is on the menu only for
+a request the flag "vip_specials" is on for (`specials_allowed`, from
+menu.specials at the door); for anyone else it is an unknown item, refused
+with the same words, and checkout prices again with the flag as it is then.
 """
 
 from __future__ import annotations
@@ -67,9 +70,14 @@ def _check_quantity(quantity: int) -> None:
         )
 
 
-def _price_one(line: CartLine, item: MenuItem | None) -> PricedLine:
+def _price_one(line: CartLine, item: MenuItem | None, *, specials_allowed: bool) -> PricedLine:
     _check_quantity(line.quantity)
-    if item is None or not item.is_listed or not item.category.is_active:
+    if (
+        item is None
+        or not item.is_listed
+        or not item.category.is_active
+        or (item.is_special and not specials_allowed)
+    ):
         raise ApplicationError("That item is not on the menu.", code="unknown_item")
     if not item.is_available:
         raise ApplicationError(f"Sorry, {item.name} is sold out.", code="item_unavailable")
@@ -117,19 +125,21 @@ def _price_one(line: CartLine, item: MenuItem | None) -> PricedLine:
     )
 
 
-def price_lines_each(lines: Sequence[CartLine]) -> list[PricedLine | ApplicationError]:
+def price_lines_each(
+    lines: Sequence[CartLine], *, specials_allowed: bool = False
+) -> list[PricedLine | ApplicationError]:
     """Prices each line on its own: a line that went bad (an 86) is reported, not fatal."""
     items = _items_with_groups({line.item_id for line in lines})
     results: list[PricedLine | ApplicationError] = []
     for line in lines:
         try:
-            results.append(_price_one(line, items.get(line.item_id)))
+            results.append(_price_one(line, items.get(line.item_id), specials_allowed=specials_allowed))
         except ApplicationError as error:
             results.append(error)
     return results
 
 
-def price_lines(lines: Sequence[CartLine]) -> list[PricedLine]:
+def price_lines(lines: Sequence[CartLine], *, specials_allowed: bool = False) -> list[PricedLine]:
     """Prices every line, or raises ApplicationError for the first bad one."""
     if len(lines) > settings.BRIGADE_MAX_CART_LINES:
         raise ApplicationError(
@@ -137,4 +147,4 @@ def price_lines(lines: Sequence[CartLine]) -> list[PricedLine]:
             code="too_many_lines",
         )
     items = _items_with_groups({line.item_id for line in lines})
-    return [_price_one(line, items.get(line.item_id)) for line in lines]
+    return [_price_one(line, items.get(line.item_id), specials_allowed=specials_allowed) for line in lines]

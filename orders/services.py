@@ -78,6 +78,7 @@ def order_place(
     actor: Actor,
     idempotency_key: str | None = None,
     pickup: Pickup | None = None,
+    specials_allowed: bool = False,
 ) -> tuple[Order, bool]:
     """Prices the lines from the menu and records the order, awaiting payment.
 
@@ -86,6 +87,9 @@ def order_place(
     (checkout: as soon as possible or a slot) the order is booked into a
     kitchen slot in the same transaction (orders.pacing.services.slot_book)
     and carries its promised time; a table's order taken by staff is not paced.
+    VIP specials are priced only with `specials_allowed` (the flag on for this
+    request): a special put in the cart while the flag was on is refused once
+    it is off.
     """
     if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
         return existing, False
@@ -100,7 +104,7 @@ def order_place(
     quote = pacing_quote(items=sum(line.quantity for line in lines)) if paced else None
     try:
         with transaction.atomic():
-            priced = price_lines(lines)
+            priced = price_lines(lines, specials_allowed=specials_allowed)
             subtotal = sum(line.line_total_minor for line in priced)
             booking: Booking | None = None
             if paced and pickup is not None:

@@ -6,7 +6,7 @@ import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -14,7 +14,8 @@ from accounts.models import Address
 from accounts.roles import Actor
 from accounts.selectors import default_address_for
 from menu.models import MenuItem
-from menu.selectors import menu_categories, menu_item_detail
+from menu.pages import item_page, menu_page
+from menu.specials import specials_active
 from orders.cart import SessionCart
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
@@ -58,13 +59,17 @@ def _form_errors(form) -> list[str]:
     return [str(message) for messages_ in form.errors.values() for message in messages_]
 
 
+def _specials_allowed(request: HttpRequest) -> bool:
+    # Never a new draw from the cart or checkout: the visitor's draw is made on the menu.
+    return specials_active(request, draw=False)
+
+
 def _cart_context(request: HttpRequest) -> dict[str, object]:
     cart = SessionCart(request.session)
     entries = cart.lines()
     rows = []
-    for (line_id, _line), priced in zip(
-        entries, price_lines_each([line for _, line in entries]), strict=True
-    ):
+    priced_each = price_lines_each([line for _, line in entries], specials_allowed=_specials_allowed(request))
+    for (line_id, _line), priced in zip(entries, priced_each, strict=True):
         if isinstance(priced, PricedLine):
             rows.append({"id": line_id, "priced": priced, "error": None})
         else:
@@ -86,7 +91,7 @@ def _cart_refused(request: HttpRequest, code: str, errors: list[str]) -> HttpRes
 @require_POST
 @online_ordering_required
 @rate_limited("cart")
-def cart_add(request: HttpRequest) -> HttpResponse:
+def cart_add(request: HttpRequest) -> HttpResponseBase:
     form = AddToCartForm(request.POST)
     errors: list[str] = []
     if form.is_valid():
@@ -96,7 +101,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
             option_ids=tuple(form.cleaned_data["options"]),
         )
         try:
-            SessionCart(request.session).add(line)
+            SessionCart(request.session, specials_allowed=_specials_allowed(request)).add(line)
         except ApplicationError as error:
             errors.append(error.message)
         else:
@@ -111,12 +116,12 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     slug = (
         MenuItem.objects.filter(pk=form.cleaned_data.get("item") or 0).values_list("slug", flat=True).first()
     )
-    item = menu_item_detail(slug=slug) if slug else None  # type: ignore[assignment]
-    if item is None:
-        return render(
-            request, "menu/index.html", {"categories": menu_categories(), "errors": errors}, status=400
-        )
-    return render(request, "menu/item.html", {"item": item, "errors": errors}, status=400)
+    if slug:
+        try:
+            return item_page(request, slug=slug, errors=errors, status=400)
+        except Http404:
+            pass  # not on this visitor's menu (a special without the flag): as an unknown item
+    return menu_page(request, errors=errors, status=400)
 
 
 @require_safe
@@ -132,7 +137,9 @@ def cart_update(request: HttpRequest) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
-        SessionCart(request.session).set_quantity(form.cleaned_data["line"], form.cleaned_data["quantity"])
+        SessionCart(request.session, specials_allowed=_specials_allowed(request)).set_quantity(
+            form.cleaned_data["line"], form.cleaned_data["quantity"]
+        )
     except ApplicationError as error:
         if refused := _cart_refused(request, error.code, [error.message]):
             return refused
@@ -232,6 +239,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             absolute_url=request.build_absolute_uri,
             visitor_order_ids=_placed_orders(request),
             pickup=data["when"],
+            specials_allowed=_specials_allowed(request),
         )
     except ApplicationError as error:
         if "cancelled_order" in error.data:

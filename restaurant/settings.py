@@ -480,6 +480,13 @@ BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST = env_int("BRIGADE_MAX_UNPAID_ORDERS_PER_GUE
 # Retry-After on the 503 that cart and checkout answer while the
 # `online_ordering` switch (django-waffle, in admin) is off.
 ORDERING_CLOSED_RETRY_AFTER_SECONDS = env_int("ORDERING_CLOSED_RETRY_AFTER_SECONDS", 900)
+# The cached menu (menu/cache.py): how long one version's snapshot is kept (and
+# so the longest a change whose bump was lost to a cache outage goes unseen);
+# how long one rebuild may hold its lock; how long a process without any
+# copy waits for another's rebuild before reading the database itself.
+MENU_CACHE_SECONDS = env_int("MENU_CACHE_SECONDS", 600)
+MENU_REBUILD_LOCK_SECONDS = env_int("MENU_REBUILD_LOCK_SECONDS", 10)
+MENU_REBUILD_WAIT_SECONDS = env_int("MENU_REBUILD_WAIT_SECONDS", 2)
 
 # ------------------------------------------------------------------------------
 # Payments: "sandbox" (test payments served by Brigade) or "stripe".

@@ -89,7 +89,8 @@ def test_a_manager_makes_a_customer_vip_and_a_chef(actors):
     assert response.status_code == 302, response.content.decode()[:2000]
     actors.customer.refresh_from_db()
     assert actors.customer.is_vip
-    assert list(actors.customer.groups.values_list("name", flat=True)) == ["chef"]
+    # The VIP group follows the tick (accounts.vip); the roles are what the form sent.
+    assert _groups_of(actors.customer) == ["VIP", "chef"]
 
 
 def test_a_manager_lists_customers_waiters_and_chefs(actors):
@@ -354,4 +355,6 @@ def test_a_superuser_grants_and_revokes_the_manager_role_and_staff(actors, root,
     actors.waiter.refresh_from_db()
     other_manager.refresh_from_db()
     assert _groups_of(actors.waiter) == ["manager"] and actors.waiter.is_staff
-    assert _groups_of(other_manager) == ["chef"] and not other_manager.is_staff and other_manager.is_vip
+    assert (
+        _groups_of(other_manager) == ["VIP", "chef"] and not other_manager.is_staff and other_manager.is_vip
+    )

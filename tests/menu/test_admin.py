@@ -134,12 +134,18 @@ def test_manager_adds_an_item_with_modifiers_and_86es_another_and_the_menu_shows
     assert guest.get("/cart/").context["rows"] == []
 
 
-def test_back_on_puts_an_86ed_item_back_on_the_menu(manager_client: Client) -> None:
+def test_back_on_puts_an_86ed_item_back_on_the_menu(
+    manager_client: Client, django_capture_on_commit_callbacks
+) -> None:
     caesar = MenuItem.objects.get(slug="caesar-salad")
-    _run_item_action(manager_client, "mark_sold_out", caesar)
+    # The cached menu's version moves when the change commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        _run_item_action(manager_client, "mark_sold_out", caesar)
     assert "Sold out" in _menu_entry(Client().get("/").content.decode(), "caesar-salad")
 
-    assert "1 item(s) back on the menu." in _run_item_action(manager_client, "mark_back_on", caesar)
+    with django_capture_on_commit_callbacks(execute=True):
+        back_on = _run_item_action(manager_client, "mark_back_on", caesar)
+    assert "1 item(s) back on the menu." in back_on
 
     caesar.refresh_from_db()
     assert caesar.is_available is True

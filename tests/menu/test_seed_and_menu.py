@@ -35,6 +35,7 @@ def test_the_demo_restaurant_is_complete_and_seeding_twice_changes_nothing():
     assert MenuItem.objects.annotate(n=Count("dietary_tags")).filter(n__gt=0).exists()
     assert ModifierGroup.objects.filter(min_choices=1, max_choices=1).exists()
     assert ModifierGroup.objects.filter(min_choices=0, max_choices__gt=1).exists()
+    assert 1 <= MenuItem.objects.filter(is_special=True).count() <= 2
 
 
 def test_every_demo_login_works(client):

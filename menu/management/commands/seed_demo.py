@@ -147,6 +147,7 @@ class ItemSpec:
     tags: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()  # GroupSpec keys, in the order the guest sees them
     is_available: bool = True
+    is_special: bool = False  # a VIP special: shown where the flag vip_specials is on
 
     @property
     def slug(self) -> str:
@@ -275,6 +276,14 @@ MENU: list[CategorySpec] = [
                 ("gluten", "eggs", "milk", "mustard"),
                 ("spicy",),
                 groups=("side", "extras"),
+            ),
+            ItemSpec(
+                "Truffle Wagyu Burger",
+                "Wagyu patty, black truffle mayo, aged comté and caramelised shallots.",
+                2450,
+                ("gluten", "eggs", "milk", "mustard", "sesame"),
+                groups=BURGER_GROUPS,
+                is_special=True,
             ),
             ItemSpec(
                 "Ribeye Steak",
@@ -436,6 +445,14 @@ MENU: list[CategorySpec] = [
                 groups=("toppings",),
             ),
             ItemSpec(
+                "Champagne & Raspberry Sorbet",
+                "Two scoops, finished at the table with a splash of brut.",
+                950,
+                ("sulphites",),
+                ("vegan", "vegetarian", "gluten-free", "dairy-free"),
+                is_special=True,
+            ),
+            ItemSpec(
                 "Mango Sorbet",
                 "Two scoops, made with Alphonso mango.",
                 600,
@@ -532,7 +549,8 @@ class Command(BaseCommand):
                 f"{Allergen.objects.count()} allergens, "
                 f"{DietaryTag.objects.count()} dietary tags, "
                 f"{Category.objects.count()} categories, "
-                f"{MenuItem.objects.count()} items ({sold_out} sold out), "
+                f"{MenuItem.objects.count()} items ({sold_out} sold out, "
+                f"{MenuItem.objects.filter(is_special=True).count()} VIP specials), "
                 f"{ModifierGroup.objects.count()} modifier groups, "
                 f"{ModifierOption.objects.count()} options, "
                 f"{MenuItemModifierGroup.objects.count()} item-group links, "
@@ -595,6 +613,7 @@ class Command(BaseCommand):
                         "description": spec.description,
                         "price_minor": spec.price_minor,
                         "is_available": spec.is_available,
+                        "is_special": spec.is_special,
                         "is_listed": True,
                         "sort_order": item_position * 10,
                     },

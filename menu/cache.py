@@ -1,0 +1,329 @@
+"""The menu as customers see it, built once per menu version and shared through the cache.
+
+What the menu shows is read from the database once per *menu version*, a
+random token in the default cache (Redis in production). Every write that
+changes what the menu shows calls `menu_changed()`, which replaces the token
+after the transaction commits (menu.signals wires the models and the
+"vip_specials" flag to it), so the next request on any instance sees the new
+version and the one process that wins a short lock rebuilds it; the others
+serve the version they already hold, or wait a bounded time for the new one.
+
+The snapshot is data (plain frozen dataclasses), never a page: it is the
+same for every visitor, specials included, and each request picks its
+audience's view of it (`MenuSnapshot.categories_for`). Whatever is personal
+(cart, messages, the visitor's name, whether the flag is on for them) is
+added at render time and never stored here.
+
+With the cache unreachable the menu is built from the database on every
+request (`MenuSnapshot.version` is None: nothing to revalidate against) and
+nothing is raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field, fields
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Prefetch
+from django.urls import reverse
+from django_redis.exceptions import ConnectionInterrupted
+from waffle import get_waffle_flag_model
+from waffle.models import AbstractBaseFlag
+
+from menu.flags import VIP_SPECIALS_FLAG
+from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierOption
+
+logger = logging.getLogger(__name__)
+
+# What a cache that has gone away raises (django-redis re-raises redis-py's
+# own errors unless told to ignore them; a refused socket can surface as OSError).
+CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, ConnectionInterrupted, OSError)
+
+VERSION_KEY = "menu:version"
+# Counts the builds of a shared snapshot: how often the database was read for
+# the menu (operations, and the stampede test, read it).
+REBUILDS_KEY = "menu:rebuilds"
+
+
+def _snapshot_key(version: str) -> str:
+    return f"menu:snapshot:{SNAPSHOT_SCHEMA}:{version}"
+
+
+def _lock_key(version: str) -> str:
+    return f"menu:rebuilding:{SNAPSHOT_SCHEMA}:{version}"
+
+
+@dataclass(frozen=True, slots=True)
+class OptionView:
+    pk: int
+    name: str
+    price_delta_minor: int
+    is_available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    pk: int
+    name: str
+    min_choices: int
+    max_choices: int
+    rule_text: str
+    options: tuple[OptionView, ...]
+
+    @property
+    def is_required(self) -> bool:
+        return self.min_choices > 0
+
+    @property
+    def is_single_choice(self) -> bool:
+        return self.max_choices == 1
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    pk: int
+    slug: str
+    url: str
+    name: str
+    description: str
+    price_minor: int
+    is_available: bool
+    is_special: bool
+    image_url: str
+    category_slug: str
+    category_name: str
+    allergens: tuple[str, ...]
+    dietary_tags: tuple[str, ...]
+    groups: tuple[GroupView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    slug: str
+    name: str
+    description: str
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class MenuSnapshot:
+    """The whole customer menu at one version; None for a build the cache could not hold."""
+
+    version: str | None
+    # Every listed item in an active category, specials included.
+    categories: tuple[CategoryView, ...]
+    # The flag "vip_specials" as saved at this version (its saves bump the
+    # version, menu.signals): asked per request without a cache read of its own.
+    vip_flag: AbstractBaseFlag
+    _without_specials: tuple[CategoryView, ...] = field(init=False, repr=False, compare=False)
+    _by_slug: dict[str, ItemView] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regular = []
+        for category in self.categories:
+            items = tuple(item for item in category.items if not item.is_special)
+            if items:
+                regular.append(CategoryView(category.slug, category.name, category.description, items))
+        object.__setattr__(self, "_without_specials", tuple(regular))
+        object.__setattr__(
+            self, "_by_slug", {item.slug: item for category in self.categories for item in category.items}
+        )
+
+    def categories_for(self, *, specials: bool) -> tuple[CategoryView, ...]:
+        """The menu one audience sees: a special does not exist for a visitor without the flag."""
+        return self.categories if specials else self._without_specials
+
+    def item_for(self, *, slug: str, specials: bool) -> ItemView | None:
+        item = self._by_slug.get(slug)
+        if item is None or (item.is_special and not specials):
+            return None
+        return item
+
+
+# Part of every snapshot key, from the shape of the classes above: a deploy
+# that changes them never unpickles a snapshot an older release stored.
+SNAPSHOT_SCHEMA = hashlib.sha256(
+    repr(
+        [
+            (view.__name__, [f.name for f in fields(view)])
+            for view in (OptionView, GroupView, ItemView, CategoryView, MenuSnapshot)
+        ]
+    ).encode()
+).hexdigest()[:8]
+
+
+# ---------------------------------------------------------------- building from the database
+
+
+def _group_view(link: MenuItemModifierGroup) -> GroupView:
+    group = link.group
+    return GroupView(
+        pk=group.pk,
+        name=group.name,
+        min_choices=group.min_choices,
+        max_choices=group.max_choices,
+        rule_text=group.rule_text(),
+        options=tuple(
+            OptionView(option.pk, option.name, option.price_delta_minor, option.is_available)
+            for option in group.options.all()
+        ),
+    )
+
+
+def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
+    """Reads the customer menu and the specials flag from the database (8 queries, whatever its size)."""
+    items = (
+        MenuItem.objects.on_menu()
+        .prefetch_related(
+            "allergens",
+            "dietary_tags",
+            Prefetch(
+                "item_groups",
+                queryset=MenuItemModifierGroup.objects.select_related("group").prefetch_related(
+                    Prefetch("group__options", queryset=ModifierOption.objects.order_by("sort_order", "id"))
+                ),
+            ),
+        )
+        .order_by("sort_order", "name")
+    )
+    categories = Category.objects.filter(is_active=True).prefetch_related(
+        Prefetch("items", queryset=items, to_attr="menu_items")
+    )
+    item_url = reverse("menu:item", kwargs={"slug": "-"}).removesuffix("-/")
+    views = []
+    for category in categories:
+        if not category.menu_items:
+            continue
+        views.append(
+            CategoryView(
+                slug=category.slug,
+                name=category.name,
+                description=category.description,
+                items=tuple(
+                    ItemView(
+                        pk=item.pk,
+                        slug=item.slug,
+                        url=f"{item_url}{item.slug}/",
+                        name=item.name,
+                        description=item.description,
+                        price_minor=item.price_minor,
+                        is_available=item.is_available,
+                        is_special=item.is_special,
+                        image_url=item.image.url if item.image else "",
+                        category_slug=category.slug,
+                        category_name=category.name,
+                        allergens=tuple(allergen.name for allergen in item.allergens.all()),
+                        dietary_tags=tuple(tag.name for tag in item.dietary_tags.all()),
+                        groups=tuple(_group_view(link) for link in item.item_groups.all()),
+                    )
+                    for item in category.menu_items
+                ),
+            )
+        )
+    flag_model = get_waffle_flag_model()
+    # A missing flag is waffle's unsaved default (off), as Flag.get would give.
+    vip_flag = flag_model.objects.filter(name=VIP_SPECIALS_FLAG).first() or flag_model(name=VIP_SPECIALS_FLAG)
+    return MenuSnapshot(version=version, categories=tuple(views), vip_flag=vip_flag)
+
+
+# ---------------------------------------------------------------- the version
+
+
+def menu_version_bump() -> None:
+    """Makes every instance read the menu afresh on its next request."""
+    try:
+        cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+    except CACHE_ERRORS:
+        # The snapshots expire (MENU_CACHE_SECONDS), which bounds how long a
+        # change lost here can go unseen once the cache is back.
+        logger.warning("menu version not bumped: cache unreachable", exc_info=True)
+
+
+def menu_changed() -> None:
+    """Call from every write that changes what the menu shows; the bump follows the commit.
+
+    Before the commit another process would rebuild from the rows as they
+    were and keep that under the new version.
+    """
+    transaction.on_commit(menu_version_bump, robust=True)
+
+
+def _current_version() -> str | None:
+    """The menu version, made on first use; None if the cache keeps nothing (it is failing)."""
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
+        version = cache.get(VERSION_KEY)
+    return version if isinstance(version, str) else None
+
+
+# ---------------------------------------------------------------- reading, stampede-safe
+
+# The last snapshot this process used: served while the cache says its version
+# is still current, and served (stale by one version, for the length of one
+# rebuild) while another process rebuilds the next.
+# Held at most MENU_CACHE_SECONDS, like the shared copy: the bound on how long
+# a bump lost to a cache outage goes unseen.
+_held: MenuSnapshot | None = None
+_held_until = 0.0
+_held_lock = threading.Lock()
+
+
+def _rebuild(version: str) -> MenuSnapshot:
+    snapshot = menu_snapshot_build(version=version)
+    cache.set(_snapshot_key(version), snapshot, timeout=settings.MENU_CACHE_SECONDS)
+    cache.add(REBUILDS_KEY, 0, timeout=None)
+    rebuilds = cache.incr(REBUILDS_KEY)
+    logger.info("menu rebuilt", extra={"menu_version": version, "menu_rebuilds": rebuilds})
+    return snapshot
+
+
+def _shared_snapshot(version: str, held: MenuSnapshot | None) -> MenuSnapshot:
+    snapshot = cache.get(_snapshot_key(version))
+    if isinstance(snapshot, MenuSnapshot):
+        return snapshot
+    if cache.add(_lock_key(version), 1, timeout=settings.MENU_REBUILD_LOCK_SECONDS):
+        try:
+            # Another process may have stored it and let go of the lock since we looked.
+            snapshot = cache.get(_snapshot_key(version))
+            return snapshot if isinstance(snapshot, MenuSnapshot) else _rebuild(version)
+        finally:
+            cache.delete(_lock_key(version))
+    if held is not None:
+        return held  # another process is rebuilding: the previous version, for a moment
+    deadline = time.monotonic() + settings.MENU_REBUILD_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        snapshot = cache.get(_snapshot_key(version))
+        if isinstance(snapshot, MenuSnapshot):
+            return snapshot
+    logger.warning("menu rebuild elsewhere took too long: building here", extra={"menu_version": version})
+    return _rebuild(version)
+
+
+def menu_snapshot() -> MenuSnapshot:
+    """The current menu: this process's copy, the shared one, or one built now."""
+    global _held, _held_until
+    try:
+        version = _current_version()
+        if version is None:
+            return menu_snapshot_build(version=None)
+        held = _held if time.monotonic() < _held_until else None
+        if held is not None and held.version == version:
+            return held
+        snapshot = _shared_snapshot(version, held)
+    except CACHE_ERRORS:
+        logger.warning("menu cache unreachable: menu read from the database", exc_info=True)
+        return menu_snapshot_build(version=None)
+    if snapshot.version == version and snapshot is not _held:
+        with _held_lock:
+            _held, _held_until = snapshot, time.monotonic() + settings.MENU_CACHE_SECONDS
+    return snapshot
