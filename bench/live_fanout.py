@@ -147,6 +147,7 @@ def _make_orders(count: int, boards: int) -> Setup:
     simple = list(
         MenuItem.objects.filter(is_available=True, is_listed=True)
         .exclude(item_groups__group__min_choices__gt=0)
+        .exclude(is_special=True)
         .values_list("pk", flat=True)
     )
     rng = random.Random(7)

@@ -153,6 +153,7 @@ def _simple_items() -> list[str]:
     return list(
         MenuItem.objects.filter(is_available=True, is_listed=True)
         .exclude(item_groups__group__min_choices__gt=0)
+        .exclude(is_special=True)
         .values_list("slug", flat=True)
     )
 
