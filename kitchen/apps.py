@@ -14,7 +14,7 @@ class KitchenConfig(AppConfig):
 
         # Tickets are made in the paying transaction; if that ever fails, when
         # "order paid" is published.
-        outbox_on_record("order.paid", events.on_order_paid)
+        outbox_on_record("order.paid", events.tickets_with_payment)
         outbox_subscribe("order.paid", events.on_order_paid)
         outbox_subscribe("order.refunded", events.on_order_refunded)
         outbox_subscribe("order.completed", events.on_order_completed)

@@ -79,6 +79,10 @@ TOPICS: dict[str, type] = {"kitchen.tickets": BoardTicketsPayload}
 MESSAGES: dict[str, type] = {"board.snapshot": BoardSnapshotMessage, "board.tickets": BoardTicketsMessage}
 
 
+def tickets_with_payment(event: OutboxEvent) -> None:
+    tickets_create_for_order(order_id=event.order_pk)
+
+
 def on_order_paid(event: OutboxEvent) -> None:
     # Published after the paying transaction made the tickets: one cheap look, no lock.
     if not Ticket.objects.filter(order_id=event.order_pk).exists():

@@ -85,7 +85,9 @@ def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
     the board waits on them. Idempotent: an order that has tickets gets no
     more, so a retry, or "order paid" published again, makes one set.
     """
-    with transaction.atomic():
+    # No savepoint of its own: a caller's transaction (the recorder's savepoint,
+    # the publish) undoes it whole, and one round trip fewer keeps the board's wait short.
+    with transaction.atomic(savepoint=False):
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status not in KITCHEN_STATUSES or order.tickets.exists():
             return []

@@ -145,12 +145,13 @@ def partner_deliveries_create(*, event: OutboxEvent) -> list[PartnerDelivery]:
     queue nothing: each partner gets each event once.
     """
     topic = PARTNER_TOPIC_FOR_EVENT.get(event.topic)
-    if topic is None or topic not in PartnerTopic.values or event.order is None:
+    if topic is None or topic not in PartnerTopic.values or event.order_id is None:
         return []
     partners = [p for p in Partner.objects.filter(is_active=True).order_by("pk") if p.is_subscribed(topic)]
-    if not partners:
+    order = event.order if partners else None
+    if order is None:
         return []
-    order_data = _order_data(event.order, event.topic)
+    order_data = _order_data(order, event.topic)
     deliveries = []
     with transaction.atomic():
         for partner in partners:
