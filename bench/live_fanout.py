@@ -40,11 +40,9 @@ import json
 import os
 import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -54,63 +52,31 @@ from pathlib import Path
 import requests
 from websockets.asyncio.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    PYTHON,
+    ROOT,
+    bench_env,
+    free_port,
+    launch,
+    percentile,
+    prepare,
+    stop_all,
+    wait_healthy,
+)
+
 DATABASE = "brigade_bench"
 REDIS_DB = 5
+DEMO = [["migrate", "--noinput"], ["seed_demo"], ["seed_demo_stations"], ["collectstatic", "--noinput"]]
 
 
 def _env(layer: str, var_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "restaurant.settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "CHANNEL_LAYER_BACKEND": layer,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BRIGADE_VAR_DIR": str(var_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def _run(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return bench_env(database=DATABASE, redis_db=REDIS_DB, var_dir=var_dir, CHANNEL_LAYER_BACKEND=layer)
 
 
 def _prepare(env: dict[str, str]) -> None:
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
-    _run([*psql, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"], env)
-    _run([*psql, f"CREATE DATABASE {DATABASE}"], env)
-    _run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], env)
-    for command in (
-        ["migrate", "--noinput"],
-        ["seed_demo"],
-        ["seed_demo_stations"],
-        ["collectstatic", "--noinput"],
-    ):
-        _run([PYTHON, "manage.py", *command, "-v0"], env)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited early")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:  # noqa: S310 - loopback
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{what} did not start")
+    prepare(env, database=DATABASE, redis_db=REDIS_DB, commands=DEMO)
 
 
 @dataclass
@@ -254,11 +220,6 @@ async def _pay_steadily(orders: list[tuple[int, str, str, int]], rate: float, ht
     return len(orders) / (time.monotonic() - start)
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def _analyse(received: Received, orders: list[tuple[int, str, str, int]], boards: int) -> dict:
     import django
 
@@ -337,31 +298,17 @@ def _summary(values: list[float]) -> dict:
         return {"frames": 0}
     return {
         "frames": len(values),
-        "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
-        "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
-        "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(values, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 1),
         "max_ms": round(max(values) * 1000, 1),
     }
 
 
-def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def _daphnes(count: int, application: str, env: dict[str, str], var_dir: Path) -> tuple[list, list[str]]:
-    ports = [_free_port() for _ in range(count)]
+    ports = [free_port() for _ in range(count)]
     processes = [
-        _start(
+        launch(
             [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
             env,
             var_dir / "daphne.log",
@@ -369,7 +316,7 @@ def _daphnes(count: int, application: str, env: dict[str, str], var_dir: Path) -
         for port in ports
     ]
     for port, process in zip(ports, processes, strict=True):
-        _wait_healthy(f"http://127.0.0.1:{port}", process, "daphne")
+        wait_healthy(f"http://127.0.0.1:{port}", process, "daphne")
     return processes, [f"ws://127.0.0.1:{port}" for port in ports]
 
 
@@ -457,7 +404,7 @@ def _floor(options: argparse.Namespace, env: dict[str, str], var_dir: Path) -> d
         asyncio.run(run())
         gc.enable()
     finally:
-        _stop(processes)
+        stop_all(processes)
     latencies: dict[str, list[float]] = {"tracker": [], "board": []}
     lost = Counter()
     for (kind, _), frames in received.frames.items():
@@ -494,18 +441,18 @@ def main() -> None:
     setup = _make_orders(options.trackers, options.boards)
     floor = None if options.no_floor else _floor(options, env, var_dir)
 
-    http_port = _free_port()
+    http_port = free_port()
     processes = [
-        _start([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
+        launch([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
                env, var_dir / "gunicorn.log"),
-        _start([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
+        launch([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
                 "--concurrency", "2", "-l", "WARNING"], env, var_dir / "worker.log"),
     ]  # fmt: skip
     http_url = f"http://127.0.0.1:{http_port}"
     try:
         daphnes, ws_urls = _daphnes(options.daphnes, "restaurant.asgi:application", env, var_dir)
         processes += daphnes
-        _wait_healthy(http_url, processes[0], "gunicorn")
+        wait_healthy(http_url, processes[0], "gunicorn")
         time.sleep(3)  # the worker's start-up
         received = Received()
 
@@ -532,7 +479,7 @@ def main() -> None:
         duration = time.monotonic() - started
         results = _analyse(received, setup.orders, options.boards)
     finally:
-        _stop(processes)
+        stop_all(processes)
     if floor is not None:
         results["floor"] = floor
         results["ratio_to_floor_p99"] = {

@@ -30,13 +30,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PYTHON, ROOT, bench_env, free_port, prepare, wait_healthy
+
 DATABASE = "brigade_bench_pages"
 REDIS_DB = 8
 
@@ -54,51 +55,14 @@ end
 
 
 def _env(var_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.pages_settings",
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "BRIGADE_VAR_DIR": str(var_dir),
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def _run(args: list[str], env: dict[str, str]) -> None:
-    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return bench_env(
+        database=DATABASE, redis_db=REDIS_DB, var_dir=var_dir, settings_module="bench.pages_settings"
+    )
 
 
 def _prepare(env: dict[str, str]) -> None:
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
-    _run([*psql, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"], env)
-    _run([*psql, f"CREATE DATABASE {DATABASE}"], env)
-    _run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], env)
-    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
-        _run([PYTHON, "manage.py", *command, "-v0"], env)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("gunicorn exited early")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:  # noqa: S310 - loopback
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
+    commands = [["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]]
+    prepare(env, database=DATABASE, redis_db=REDIS_DB, commands=commands)
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -156,7 +120,7 @@ def main() -> None:
     _prepare(env)
     script = var_dir / "report.lua"
     script.write_text(WRK_REPORT)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (var_dir / "gunicorn.log").open("wb")
     gunicorn = subprocess.Popen(
@@ -164,7 +128,7 @@ def main() -> None:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        _wait_healthy(url, gunicorn)
+        wait_healthy(url, gunicorn, "gunicorn")
         status, headers, menu_body = _get(url + "/menu/")
         etag = headers.get("ETag", "")
         bare_status, _, bare_body = _get(url + "/bench/bare/")

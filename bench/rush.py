@@ -42,17 +42,16 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.live_fanout import (
+from bench.common import (
     PYTHON,
-    _env,
-    _free_port,
-    _percentile,
-    _prepare,
-    _run,
-    _start,
-    _stop,
-    _wait_healthy,
+    free_port,
+    launch,
+    percentile,
+    run,
+    stop_all,
+    wait_healthy,
 )
+from bench.live_fanout import _env, _prepare
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 ITEM_ID = re.compile(r'name="item" value="(\d+)"')
@@ -172,23 +171,23 @@ def main() -> None:
     # Orders here are never cooked, so the kitchen's pacing would soon refuse them: a
     # kitchen as big as the rush, open all day, keeps the measure on the pages.
     wide = ["--orders-per-slot", "10000", "--hard-cap", "10000"]
-    _run([PYTHON, "manage.py", "seed_demo_pacing", *wide], env)
+    run([PYTHON, "manage.py", "seed_demo_pacing", *wide], env)
     os.environ.update(env)
     slugs = _simple_items()
 
-    http_port, ws_port = _free_port(), _free_port()
+    http_port, ws_port = free_port(), free_port()
     processes = [
-        _start([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
+        launch([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
                env, var_dir / "gunicorn.log"),
-        _start([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ws_port), "restaurant.asgi:application"],
+        launch([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ws_port), "restaurant.asgi:application"],
                env, var_dir / "daphne.log"),
-        _start([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
+        launch([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
                 "--concurrency", "2", "-l", "WARNING"], env, var_dir / "worker.log"),
     ]  # fmt: skip
     base = f"http://127.0.0.1:{http_port}"
     try:
-        _wait_healthy(base, processes[0], "gunicorn")
-        _wait_healthy(f"http://127.0.0.1:{ws_port}", processes[1], "daphne")
+        wait_healthy(base, processes[0], "gunicorn")
+        wait_healthy(f"http://127.0.0.1:{ws_port}", processes[1], "daphne")
         time.sleep(3)  # the worker's start-up
         warm, measured = Run(), Run()
         current = {"run": warm}
@@ -222,16 +221,16 @@ def main() -> None:
         for thread in threads:
             thread.join(timeout=TIMEOUT)
     finally:
-        _stop(processes)
+        stop_all(processes)
 
     requests_made = sum(len(v) for v in measured.timings.values())
 
     def summary(values: list[float]) -> dict:
         return {
             "requests": len(values),
-            "p50_ms": round(_percentile(values, 0.50) * 1000, 1),
-            "p95_ms": round(_percentile(values, 0.95) * 1000, 1),
-            "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+            "p50_ms": round(percentile(values, 0.50) * 1000, 1),
+            "p95_ms": round(percentile(values, 0.95) * 1000, 1),
+            "p99_ms": round(percentile(values, 0.99) * 1000, 1),
         }
 
     results = {

@@ -1,0 +1,84 @@
+"""What every benchmark here shares: its environment, a fresh database, processes started and stopped."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def bench_env(
+    *, database: str, redis_db: int, var_dir: Path, settings_module: str = "restaurant.settings", **extra: str
+) -> dict[str, str]:
+    """The product's settings on this machine's PostgreSQL and Redis, with the benchmark's own database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "BRIGADE_VAR_DIR": str(var_dir),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare(env: dict[str, str], *, database: str, redis_db: int, commands: list[list[str]]) -> None:
+    """Drops and makes the database again, flushes the Redis database, runs the management commands."""
+    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c"]
+    run([*psql, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], env)
+    run([*psql, f"CREATE DATABASE {database}"], env)
+    run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], env)
+    for command in commands:
+        run([PYTHON, "manage.py", *command, "-v0"], env)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited early")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:  # noqa: S310 - loopback
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not start")
+
+
+def launch(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
