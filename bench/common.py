@@ -82,3 +82,16 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def latency_summary(values: list[float], *, counted: str = "frames") -> dict:
+    """How many, and p50 / p95 / p99 / max in milliseconds."""
+    if not values:
+        return {counted: 0}
+    return {
+        counted: len(values),
+        "p50_ms": round(percentile(values, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 1),
+        "max_ms": round(max(values) * 1000, 1),
+    }

@@ -59,8 +59,8 @@ from bench.common import (
     ROOT,
     bench_env,
     free_port,
+    latency_summary,
     launch,
-    percentile,
     prepare,
     stop_all,
     wait_healthy,
@@ -283,25 +283,13 @@ def _analyse(received: Received, orders: list[tuple[int, str, str, int]], boards
 
     return {
         "paid_orders": len(paid_at),
-        "all": _summary(everything),
-        "trackers": _summary(latencies["tracker"]),
-        "boards": _summary(latencies["board"]),
+        "all": latency_summary(everything),
+        "trackers": latency_summary(latencies["tracker"]),
+        "boards": latency_summary(latencies["board"]),
         "lost": dict(lost),
         "duplicated": dict(duplicated),
         "board_seq_gaps": gaps,
-        "stages": {name: _summary(values) for name, values in stages.items()},
-    }
-
-
-def _summary(values: list[float]) -> dict:
-    if not values:
-        return {"frames": 0}
-    return {
-        "frames": len(values),
-        "p50_ms": round(percentile(values, 0.50) * 1000, 1),
-        "p95_ms": round(percentile(values, 0.95) * 1000, 1),
-        "p99_ms": round(percentile(values, 0.99) * 1000, 1),
-        "max_ms": round(max(values) * 1000, 1),
+        "stages": {name: latency_summary(values) for name, values in stages.items()},
     }
 
 
@@ -412,8 +400,8 @@ def _floor(options: argparse.Namespace, env: dict[str, str], var_dir: Path) -> d
         latencies[kind].extend(sent)
         lost[kind] += (options.trackers if kind == "board" else 1) - len(sent)
     return {
-        "trackers": _summary(latencies["tracker"]),
-        "boards": _summary(latencies["board"]),
+        "trackers": latency_summary(latencies["tracker"]),
+        "boards": latency_summary(latencies["board"]),
         "lost": dict(lost),
         "sockets_failed": received.failed,
     }

@@ -45,8 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PYTHON,
     free_port,
+    latency_summary,
     launch,
-    percentile,
     run,
     stop_all,
     wait_healthy,
@@ -225,14 +225,6 @@ def main() -> None:
 
     requests_made = sum(len(v) for v in measured.timings.values())
 
-    def summary(values: list[float]) -> dict:
-        return {
-            "requests": len(values),
-            "p50_ms": round(percentile(values, 0.50) * 1000, 1),
-            "p95_ms": round(percentile(values, 0.95) * 1000, 1),
-            "p99_ms": round(percentile(values, 0.99) * 1000, 1),
-        }
-
     results = {
         "command": " ".join(["bench/rush.py", *sys.argv[1:]]),
         "customers": options.customers,
@@ -241,7 +233,9 @@ def main() -> None:
         "orders_per_second": round(measured.paid / duration, 2),
         "requests_per_second": round(requests_made / duration, 1),
         "errors": dict(measured.errors),
-        "steps": {step: summary(values) for step, values in measured.timings.items()},
+        "steps": {
+            step: latency_summary(values, counted="requests") for step, values in measured.timings.items()
+        },
         "machine": f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "logs": str(var_dir),

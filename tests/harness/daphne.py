@@ -7,6 +7,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -41,6 +42,40 @@ def answers_healthz(url: str) -> bool | None:
         return None
 
 
+W = TypeVar("W")
+
+
+def web_instance_start(
+    processes: Processes,
+    tmp_path: Path,
+    started: list[W],
+    *,
+    kind: str,
+    command: list[str],
+    port: int,
+    make: Callable[[Process, int], W],
+    env: Mapping[str, str] | None,
+) -> W:
+    """Starts one web server process of the product on `port` and waits until it answers /healthz."""
+    own = {
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "BRIGADE_VAR_DIR": str(tmp_path),
+        # Links in emails and the sandbox's webhook point back at this instance.
+        "BRIGADE_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    process = processes.start(
+        command,
+        name=f"{kind} {port}",
+        env=worker_env(None, extra={**own, **(env or {})}),
+        log_path=tmp_path / f"{kind}-{port}.log",
+    )
+    instance = make(process, port)
+    # Listed before it is ready, so one that never answers is still stopped.
+    started.append(instance)
+    process.wait_ready(lambda: answers_healthz(f"http://127.0.0.1:{port}"), timeout=READY_TIMEOUT)
+    return instance
+
+
 def daphne_command(port: int) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "restaurant.asgi:application"]
 
@@ -57,22 +92,10 @@ def daphne_instance(
 
     def start(env: Mapping[str, str] | None = None) -> Daphne:
         port = free_port()
-        own = {
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "BRIGADE_VAR_DIR": str(tmp_path),
-            # Links in emails and the sandbox's webhook point back at this instance.
-            "BRIGADE_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-        process = processes.start(
-            daphne_command(port),
-            name=f"daphne {port}",
-            env=worker_env(None, extra={**own, **(env or {})}),
-            log_path=tmp_path / f"daphne-{port}.log",
-        )
-        instance = Daphne(process=process, port=port)
-        started.append(instance)
-        process.wait_ready(lambda: answers_healthz(instance.url), timeout=READY_TIMEOUT)
-        return instance
+        return web_instance_start(
+            processes, tmp_path, started, kind="daphne", command=daphne_command(port),
+            port=port, make=Daphne, env=env,
+        )  # fmt: skip
 
     yield start
     # Before the test database is flushed (this fixture depends on transactional_db).

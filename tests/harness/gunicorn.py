@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.daphne import answers_healthz
+from tests.harness.daphne import web_instance_start
 from tests.harness.processes import Process, Processes, free_port
-from tests.harness.worker import worker_env
-
-READY_TIMEOUT = 30.0
 
 
 @dataclass
@@ -62,22 +59,10 @@ def gunicorn_instance(
 
     def start(env: Mapping[str, str] | None = None, workers: int = 2) -> Gunicorn:
         port = free_port()
-        own = {
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "BRIGADE_VAR_DIR": str(tmp_path),
-            # Links in emails and the sandbox's webhook point back at this instance.
-            "BRIGADE_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-        process = processes.start(
-            gunicorn_command(port, workers),
-            name=f"gunicorn {port}",
-            env=worker_env(None, extra={**own, **(env or {})}),
-            log_path=tmp_path / f"gunicorn-{port}.log",
-        )
-        instance = Gunicorn(process=process, port=port)
-        started.append(instance)
-        process.wait_ready(lambda: answers_healthz(instance.url), timeout=READY_TIMEOUT)
-        return instance
+        return web_instance_start(
+            processes, tmp_path, started, kind="gunicorn", command=gunicorn_command(port, workers),
+            port=port, make=Gunicorn, env=env,
+        )  # fmt: skip
 
     yield start
     # Before the test database is flushed (this fixture depends on transactional_db).
