@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Address
@@ -21,7 +23,7 @@ from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
 from orders.models import Order, OrderStatus
 from orders.online_ordering import online_ordering_required
-from orders.pacing.selectors import pacing_quote
+from orders.pacing.selectors import Quote, pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
@@ -185,12 +187,36 @@ def _checkout_page(
 ) -> HttpResponse:
     # The ready time and the slots are quoted for what is in the cart now.
     quote = pacing_quote(items=sum(line.quantity for line in SessionCart(request.session).cart_lines()))
+    chosen = form["when"].value()
+    if isinstance(chosen, datetime):  # a form made again from cleaned data holds the slot itself
+        chosen = chosen.isoformat()
     return render(
         request,
         "orders/checkout.html",
-        {**_cart_context(request), "form": form, "errors": errors, "quote": quote},
+        {
+            **_cart_context(request),
+            "form": form,
+            "errors": errors,
+            "quote": quote,
+            "asap_chosen": chosen in ("asap", "", None),
+            "pickup_slots": _pickup_slots(quote, chosen),
+        },
         status=status,
     )
+
+
+def _pickup_slots(quote: Quote, chosen: object) -> list[tuple[str, str, bool]]:
+    """The later slots as (value, label, selected), formatted here rather than in the template.
+
+    A checkout offers up to two days of quarter-hours; the template's date
+    filters cost a third of the page's time for them.
+    """
+    slots = []
+    for offer in quote.open_slots:
+        value = offer.starts_at.isoformat()
+        local = timezone.localtime(offer.starts_at)
+        slots.append((value, f"{local:%a} {local.day} {local:%b}, {local:%H:%M}", value == chosen))
+    return slots
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -215,6 +215,20 @@ def test_checkout_shows_the_ready_time_and_later_slots_before_paying(client, sma
     assert first == slot_ceil(first) and first >= before.earliest_ready
 
 
+@pytest.mark.django_db
+def test_a_picked_slot_stays_picked_when_the_form_comes_back_with_an_error(client, small_menu):
+    add_to_cart(client, small_menu.fries, 1)
+    picked = offered_slots(checkout_page(client))[3]
+
+    refused = checkout(client, when=picked, contact_email="not an address")
+
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert f'<option value="{picked}" selected>' in html and 'value="asap" selected' not in html
+    local = timezone.localtime(datetime.fromisoformat(picked))
+    assert f"{local:%a} {local.day} {local:%b}, {local:%H:%M}</option>" in html
+
+
 # ---------------------------------------------------------------- refusals
 
 
