@@ -253,9 +253,9 @@ SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
 # While the shared cache is away, how often a process asks it again.
 RATE_LIMIT_SHARED_RETRY_SECONDS = env_float("RATE_LIMIT_SHARED_RETRY_SECONDS", 5.0)
 
-# A socket that has not been re-authorised for this long is asked again before
-# it is sent the next event: pages re-check with every ping (10 s), and a
-# client that never pings must not go on receiving after its right ended.
+# A socket that has not been re-authorised for this long (pages re-check with
+# every ping, 10 s) asks again by itself, and before its next event if that is
+# overdue: a client that never pings must not go on receiving after its right ended.
 SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
 # Threads per web process for the sockets' database reads (the right to a
 # socket, its state), each with its own persistent connection.

@@ -17,15 +17,22 @@ closed with 4403. A signed-in socket also joins its user's group
 (`user_group`): signing out, deactivation, a role or password change send
 that group `access.changed` (accounts/socket_access.py), and every socket of
 that user asks again at once instead of at its next ping. A client that
-never pings is asked again before its next event once SOCKET_RECHECK_SECONDS
-have passed, so a lost `access.changed` does not keep it receiving.
+never pings is asked again by the socket itself a little before
+SOCKET_RECHECK_SECONDS have passed (each socket at its own moment, so a
+thousand sockets opened together do not all ask in the same second), and a
+socket whose check is overdue anyway asks before it is sent the next event:
+a lost `access.changed` does not keep it receiving, and a live frame does
+not wait for a database trip that a timer could make beforehand.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -77,6 +84,10 @@ CLOSE_FORBIDDEN = 4403
 MAX_CLIENT_MESSAGE = 1024
 # The message a user's group gets when that user's right to sockets may have changed.
 ACCESS_CHANGED = "access.changed"
+# A socket asks again after this share of SOCKET_RECHECK_SECONDS, drawn per wait:
+# early enough that an event rarely finds its check overdue, spread so that
+# sockets opened together do not ask together.
+RECHECK_EARLY = (0.7, 0.95)
 
 
 def user_group(user_id: int) -> str:
@@ -190,6 +201,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     session_key: str | None = None
     # time.monotonic() of the last time the right to this socket was confirmed.
     checked_at: float = 0.0
+    # Asks again when the client has not (no ping) for a while; None when the socket is not open.
+    recheck: asyncio.Task[None] | None = None
 
     # ---- for subclasses (run in a worker thread: they may use the ORM)
 
@@ -225,8 +238,15 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self._send_snapshot()
+        if settings.SOCKET_RECHECK_SECONDS > 0:
+            self.recheck = asyncio.create_task(self._recheck_when_due())
 
     async def disconnect(self, code: int) -> None:
+        if self.recheck is not None:
+            self.recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.recheck
+        self.recheck = None
         await self._leave()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -279,6 +299,19 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         await self._still_allowed(signed_out=signed_out)
 
     # ---- helpers
+
+    async def _recheck_when_due(self) -> None:
+        interval = settings.SOCKET_RECHECK_SECONDS
+        while self.group_name is not None:
+            due = self.checked_at + interval * random.uniform(*RECHECK_EARLY)  # noqa: S311 - spread, not secret
+            await asyncio.sleep(max(due - time.monotonic(), 0.0))
+            # A ping may have checked meanwhile; otherwise ask now.
+            if self.group_name is not None and time.monotonic() >= due:
+                try:
+                    await self._still_allowed()
+                except Exception:  # noqa: BLE001 - the check before the next event still guards it
+                    logger.warning("socket recheck failed", extra={"route": socket_route(self.scope)})
+                    await asyncio.sleep(interval * RECHECK_EARLY[0])
 
     async def _still_allowed(self, *, signed_out: bool = False) -> bool:
         """Asks again whether this socket may follow its group; closes it with 4403 if not."""

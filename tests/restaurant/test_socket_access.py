@@ -165,6 +165,46 @@ def test_a_board_that_never_pings_gets_no_more_tickets_once_its_session_ended_si
     assert async_to_sync(run)() == CLOSED_FORBIDDEN
 
 
+@pytest.mark.usefixtures("kitchen")
+def test_a_board_that_never_pings_is_closed_by_its_own_recheck_with_no_event_needed(
+    actors, channel_layer, settings
+):
+    # Given a board whose client never pings, asked again every second
+    settings.SOCKET_RECHECK_SECONDS = 1
+    browser = _signed_in(actors.chef)
+    board = socket_for(BOARD, browser=browser)
+
+    async def run():
+        await _open(board)
+        # When its session ends silently and no ticket ever comes
+        await database_sync_to_async(_end_session)(browser)
+        answer = await board.receive_output(timeout=5)
+        await board.disconnect()
+        return answer
+
+    # Then the board closes itself within the recheck time
+    assert async_to_sync(run)() == CLOSED_FORBIDDEN
+
+
+@pytest.mark.usefixtures("kitchen")
+def test_a_board_still_allowed_is_rechecked_without_a_message_to_its_client(actors, channel_layer, settings):
+    settings.SOCKET_RECHECK_SECONDS = 1
+    board = socket_for(BOARD, browser=_signed_in(actors.chef))
+
+    async def run():
+        await _open(board)
+        # Several rechecks pass; the client hears nothing until it asks
+        nothing = await board.receive_nothing(timeout=2.5)
+        await board.send_json_to({"type": "resync"})
+        answer = await board.receive_json_from(timeout=5)
+        await board.disconnect()
+        return nothing, answer
+
+    nothing, answer = async_to_sync(run)()
+    assert nothing is True
+    assert answer["type"] == "board.snapshot"
+
+
 def _end_session(browser: Client) -> None:
     SessionStore(browser.cookies["sessionid"].value).delete()
 
