@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from accounts.roles import Actor
 from orders.coupons.selectors import COUPON_REFUSED, email_normalized
-from orders.coupons.services import coupon_retire_expired
 from orders.models import Coupon, CouponKind, Order, OrderStatus, Payment, PaymentStatus
+from orders.pacing.selectors import pacing_quote
 from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
 from orders.payments.services import orders_expire_unpaid
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
 from orders.views import COUPON_KEY
+from tests.concurrency import run_simultaneously
 from tests.conftest import client_for
 from tests.factories import CouponFactory
 from tests.orders.flows import add_to_cart, apply_coupon, checkout
@@ -205,7 +206,9 @@ def test_a_code_sent_with_the_checkout_form_itself_is_refused_and_places_nothing
     assert Order.objects.count() == 0
 
 
-def test_guessing_codes_runs_into_the_coupon_budget_and_ordering_does_not_spend_it(client, small_menu, settings):
+def test_guessing_codes_runs_into_the_coupon_budget_and_ordering_does_not_spend_it(
+    client, small_menu, settings
+):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "coupon": "3/m/session,100/m/ip"}
     CouponFactory(code="REAL")
     _cart(client, small_menu)
@@ -284,7 +287,10 @@ def test_an_unpaid_order_that_expires_gives_its_use_back(client, small_menu, set
     CouponFactory(code="LAST", max_uses=1)
     order = _ordered_with(client, small_menu, "LAST")
 
-    assert orders_expire_unpaid(now=timezone.now() + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES + 1)) == 1
+    assert (
+        orders_expire_unpaid(now=timezone.now() + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES + 1))
+        == 1
+    )
 
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
@@ -315,7 +321,9 @@ def test_a_paid_order_cancelled_by_its_customer_is_refunded_and_gives_its_use_ba
 
 def _admin_refund(manager, order, amount: str):
     changelist = reverse("admin:orders_order_changelist")
-    form = manager.post(changelist, {"action": "refund_order", "_selected_action": [order.pk]}).content.decode()
+    form = manager.post(
+        changelist, {"action": "refund_order", "_selected_action": [order.pk]}
+    ).content.decode()
     token = form.split('name="token" value="')[1].split('"')[0]
     return manager.post(
         changelist,
@@ -350,3 +358,48 @@ def test_a_refund_of_a_discounted_order_is_capped_at_what_was_paid(client, small
         PaymentStatus.REFUNDED,
         OrderStatus.REFUNDED,
     )
+
+
+# ---------------------------------------------------------------- the race for the last uses
+
+
+def _tries(clients, when: str) -> list[object]:
+    """One thread's share of the checkouts, one after another: each answer's status, or what it raised."""
+    outcomes: list[object] = []
+    for one in clients:
+        try:
+            outcomes.append(checkout(one, token=one.prepared_token, when=when).status_code)
+        except Exception as error:  # noqa: BLE001 - the test counts whatever happened
+            outcomes.append(error)
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_hundred_simultaneous_checkouts_for_a_ten_use_coupon_make_exactly_ten_orders_with_it(small_menu):
+    # Given a 10-use coupon and 100 guests, each with a cart, the code applied and a checkout form open
+    CouponFactory(code="TEN-ONLY", max_uses=10)
+    guests = []
+    for _ in range(100):
+        guest = client_for(None)
+        _cart(guest, small_menu)
+        assert apply_coupon(guest, "TEN-ONLY").status_code == 302
+        page = guest.get(reverse("orders:checkout")).content.decode()
+        guest.prepared_token = page.split('name="checkout_token" value="')[1].split('"')[0]
+        guests.append(guest)
+
+    # When they all place their orders at once (20 connections: PostgreSQL's limit is shared),
+    # each thread for its own pickup slot, so that the slots' locks do not queue them first
+    slots = [offer.starts_at.isoformat() for offer in pacing_quote(items=2).open_slots[:20]]
+    shares = [guests[n::20] for n in range(20)]
+    outcomes = [
+        outcome
+        for share in run_simultaneously(*(lambda n=n: _tries(shares[n], slots[n]) for n in range(20)))
+        for outcome in share
+    ]
+
+    # Then exactly 10 orders carry the coupon, and the other 90 were told, placing nothing
+    assert outcomes.count(302) == 10, outcomes
+    assert outcomes.count(400) == 90, outcomes
+    assert Order.objects.filter(coupon__code="TEN-ONLY").count() == 10
+    assert Order.objects.count() == 10
