@@ -15,6 +15,7 @@ from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from accounts.security_events import security_event
 from orders import state
+from orders.coupons.services import CouponUse, coupon_claim
 from orders.models import (
     SPECIAL_INSTRUCTIONS_MAX_LENGTH,
     Order,
@@ -79,6 +80,7 @@ def order_place(
     idempotency_key: str | None = None,
     pickup: Pickup | None = None,
     specials_allowed: bool = False,
+    coupon_code: str = "",
 ) -> tuple[Order, bool]:
     """Prices the lines from the menu and records the order, awaiting payment.
 
@@ -89,7 +91,9 @@ def order_place(
     and carries its promised time; a table's order taken by staff is not paced.
     VIP specials are priced only with `specials_allowed` (the flag on for this
     request): a special put in the cart while the flag was on is refused once
-    it is off.
+    it is off. A `coupon_code` is checked and its use counted in the same
+    transaction (orders.coupons.services.coupon_claim; CouponRefused, 400,
+    one message for every reason) and its discount recorded on the order.
     """
     if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
         return existing, False
@@ -109,6 +113,15 @@ def order_place(
             booking: Booking | None = None
             if paced and pickup is not None:
                 booking = slot_book(pickup=pickup, items=sum(line.quantity for line in priced), quote=quote)
+            coupon: CouponUse | None = None
+            if coupon_code:
+                coupon = coupon_claim(
+                    code=coupon_code,
+                    subtotal_minor=subtotal,
+                    customer_id=None if for_table or actor.user is None else actor.user.pk,
+                    contact_email=details.contact_email,
+                    now=timezone.now(),
+                )
             order = Order.objects.create(
                 customer=None if for_table else actor.user,
                 placed_by=actor.user if for_table else None,
@@ -123,11 +136,12 @@ def order_place(
                 special_instructions=details.special_instructions.strip(),
                 currency=settings.BRIGADE_CURRENCY,
                 subtotal_minor=subtotal,
-                total_minor=subtotal,
+                total_minor=subtotal - (coupon.discount_minor if coupon else 0),
                 idempotency_key=idempotency_key or None,
                 slot_starts_at=booking.slot_starts_at if booking else None,
                 promised_at=booking.promised_at if booking else None,
                 kitchen_release_at=booking.kitchen_release_at if booking else None,
+                **(coupon.order_fields() if coupon else {}),
             )
             OrderItem.objects.bulk_create(
                 OrderItem(

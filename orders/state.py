@@ -46,6 +46,9 @@ OPEN_STATUSES = (S.AWAITING_PAYMENT, *KITCHEN_STATUSES)
 # Money was taken and is held: such an order is refunded, never cancelled.
 MONEY_TAKEN_STATUSES = frozenset({*KITCHEN_STATUSES, S.COMPLETED})
 FINAL_STATUSES = frozenset({S.CANCELLED, S.REFUNDED})
+# An order is one of its coupon's uses while the restaurant is owed or holds its
+# money; cancelled (expired unpaid included) or refunded, it gives the use back.
+COUPON_USE_STATUSES = frozenset({S.AWAITING_PAYMENT, *MONEY_TAKEN_STATUSES})
 
 # PAYMENT_PAID_STATUSES and REFUNDABLE_PAYMENT_STATUSES (imported above) are
 # defined beside PaymentStatus, because a Payment asks one itself

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 
 from accounts.models import User
 from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierGroup, ModifierOption
+from orders.coupons.models import Coupon, CouponKind
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -66,3 +67,14 @@ class ModifierOptionFactory(factory.django.DjangoModelFactory):
 def attach(item: MenuItem, *groups: ModifierGroup) -> None:
     for order, group in enumerate(groups):
         MenuItemModifierGroup.objects.create(item=item, group=group, sort_order=order)
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """10% off, no minimum, no limits, on: each test sets the rule it is about."""
+
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"CODE{n}")
+    kind = CouponKind.PERCENT
+    value = 10
