@@ -9,6 +9,7 @@ class OrdersConfig(AppConfig):
         # every task module is registered here, so every process (a web one
         # retrying a dead letter by name included) can find them.
         from menu.pages import page_part_register
+        from orders import online_ordering
         from orders import tasks as core_tasks  # noqa: F401
         from orders.coupons import signals as coupon_signals
         from orders.coupons.selectors import coupon_banner_token
@@ -27,3 +28,5 @@ class OrdersConfig(AppConfig):
         # the menu version, and the banner's own window is part of each page's ETag.
         coupon_signals.connect()
         page_part_register(coupon_banner_token)
+        # So is the "not taking online orders" banner.
+        online_ordering.connect()

@@ -8,6 +8,10 @@ for people, 503 with Retry-After and the JSON error body for programs. Staff
 who work the floor go on taking table orders through the same cart and
 checkout: the switch is about customers ordering online. Orders already
 placed may still be paid and cancelled.
+
+The banner is part of every menu page, and guests' menu pages (and their
+ETags) are kept per menu version (menu.pages): flipping the switch bumps the
+version after commit, as saving a menu row does (menu.signals).
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from waffle import get_waffle_switch_model
 
 from accounts.permissions import Capability, can
+from menu.cache import menu_changed
 from restaurant.error_views import error_json, wants_json
 
 SWITCH = "online_ordering"
@@ -69,3 +75,14 @@ def online_ordering_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return cast("View", guarded)
+
+
+def _switch_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if not raw and getattr(instance, "name", None) == SWITCH:
+        menu_changed()
+
+
+def connect() -> None:
+    switch_model = get_waffle_switch_model()
+    post_save.connect(_switch_changed, sender=switch_model, dispatch_uid="orders.online_ordering.save")
+    post_delete.connect(_switch_changed, sender=switch_model, dispatch_uid="orders.online_ordering.delete")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from waffle.models import Switch
 
@@ -48,6 +49,25 @@ def test_off_the_menu_is_browsable_with_a_banner_and_no_add_button(client, small
     assert item.status_code == 200
     assert CLOSED in item.content.decode()
     assert '<button type="submit" class="primary" disabled>Add to cart</button>' in item.content.decode()
+
+
+def test_flipping_the_switch_reaches_menu_pages_already_kept_for_guests(small_menu, flip):
+    # Given a guest menu page kept and validated with its ETag
+    kept = Client().get(reverse("menu:index"))
+    assert CLOSED not in kept.content.decode()
+
+    # When a manager switches online ordering off
+    flip(active=False)
+
+    # Then a new visitor and a returning one both get the banner, not the kept page or a 304
+    fresh = Client().get(reverse("menu:index"))
+    returning = Client().get(reverse("menu:index"), HTTP_IF_NONE_MATCH=kept["ETag"])
+    assert CLOSED in fresh.content.decode()
+    assert returning.status_code == 200 and CLOSED in returning.content.decode()
+
+    # And switching it on again takes the banner away as promptly
+    flip(active=True)
+    assert CLOSED not in Client().get(reverse("menu:index")).content.decode()
 
 
 def test_off_cart_changes_and_checkout_say_so_and_change_nothing(client, small_menu, flip):
