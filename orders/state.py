@@ -46,6 +46,9 @@ OPEN_STATUSES = (S.AWAITING_PAYMENT, *KITCHEN_STATUSES)
 # Money was taken and is held: such an order is refunded, never cancelled.
 MONEY_TAKEN_STATUSES = frozenset({*KITCHEN_STATUSES, S.COMPLETED})
 FINAL_STATUSES = frozenset({S.CANCELLED, S.REFUNDED})
+# Not cooked yet: an order ending from here gives its reserved stock back (menu.pantry);
+# one ending later has used it, and a refund then records it as waste.
+UNCOOKED_STATUSES = frozenset({S.AWAITING_PAYMENT, S.PAID})
 
 # PAYMENT_PAID_STATUSES and REFUNDABLE_PAYMENT_STATUSES (imported above) are
 # defined beside PaymentStatus, because a Payment asks one itself
