@@ -377,3 +377,27 @@ def test_orders_that_do_not_cross_a_recipe_line_leave_the_menu_version_alone(
     with django_capture_on_commit_callbacks(execute=True):
         place(small_menu, burger(small_menu, 3), CartLine(small_menu.fries.pk, 2))
     assert cache.get(VERSION_KEY) == version
+
+
+# ---------------------------------------------------------------- the demo restaurant
+
+
+def test_the_demo_pantry_stocks_the_menu_with_grilled_salmon_two_portions_from_sold_out(
+    db, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    from menu.models import MenuItem
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0)  # a second run changes no stock
+    assert StockMovement.objects.count() == Ingredient.objects.count()  # one demo count each
+    assert RecipeLine.objects.filter(item__slug="classic-burger").count() == 2
+
+    salmon = MenuItem.objects.get(slug="grilled-salmon")
+    required = [link.group.options.first().pk for link in salmon.item_groups.filter(group__min_choices__gt=0)]
+    guest = Client()
+    assert not _sold_out_on_menu(guest, "grilled-salmon")
+    with django_capture_on_commit_callbacks(execute=True):
+        place(None, CartLine(salmon.pk, 2, tuple(required)))
+    assert _sold_out_on_menu(guest, "grilled-salmon")
