@@ -12,6 +12,7 @@ from menu.models import (
     ModifierOption,
 )
 from menu.money import format_money
+from menu.pantry.admin import OptionRecipeLineInline, RecipeLineInline
 from menu.services import menu_items_set_availability
 
 
@@ -19,6 +20,8 @@ class ModifierOptionInline(admin.TabularInline):
     model = ModifierOption
     extra = 3
     fields = ("name", "price_delta_minor", "is_available", "sort_order")
+    # An option's recipe change is edited on the option's own page (inlines do not nest).
+    show_change_link = True
 
 
 @admin.register(ModifierGroup)
@@ -33,6 +36,15 @@ class ModifierGroupAdmin(admin.ModelAdmin):
     @admin.display(description="options")
     def option_names(self, group: ModifierGroup) -> str:
         return ", ".join(option.name for option in group.options.all())
+
+
+@admin.register(ModifierOption)
+class ModifierOptionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "price_delta_minor", "is_available")
+    list_select_related = ("group",)
+    search_fields = ("name", "group__name", "group__internal_name")
+    fields = ("group", "name", "price_delta_minor", "is_available", "sort_order")
+    inlines = [OptionRecipeLineInline]
 
 
 class MenuItemModifierGroupInline(admin.TabularInline):
@@ -51,7 +63,7 @@ class MenuItemAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("allergens", "dietary_tags")
     list_select_related = ("category",)
-    inlines = [MenuItemModifierGroupInline]
+    inlines = [MenuItemModifierGroupInline, RecipeLineInline]
     actions = ("mark_sold_out", "mark_back_on")
     fieldsets = (
         (None, {"fields": ("category", "name", "slug", "description", "price_minor", "image")}),

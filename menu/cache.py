@@ -40,6 +40,7 @@ from waffle.models import AbstractBaseFlag
 
 from menu.flags import VIP_SPECIALS_FLAG
 from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierOption
+from menu.pantry.selectors import items_out_of_stock, options_out_of_stock
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ SNAPSHOT_SCHEMA = hashlib.sha256(
 # ---------------------------------------------------------------- building from the database
 
 
-def _group_view(link: MenuItemModifierGroup) -> GroupView:
+def _group_view(link: MenuItemModifierGroup, options_short: set[int]) -> GroupView:
     group = link.group
     return GroupView(
         pk=group.pk,
@@ -172,14 +173,24 @@ def _group_view(link: MenuItemModifierGroup) -> GroupView:
         max_choices=group.max_choices,
         rule_text=group.rule_text(),
         options=tuple(
-            OptionView(option.pk, option.name, option.price_delta_minor, option.is_available)
+            OptionView(
+                option.pk,
+                option.name,
+                option.price_delta_minor,
+                option.is_available and option.pk not in options_short,
+            )
             for option in group.options.all()
         ),
     )
 
 
 def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
-    """Reads the customer menu and the specials flag from the database (8 queries, whatever its size)."""
+    """Reads the customer menu and the specials flag from the database (10 queries, whatever its size).
+
+    An item or option is unavailable when a manager 86ed it or when what the
+    pantry has left cannot make one portion of it (auto-86, menu.pantry).
+    """
+    items_short, options_short = items_out_of_stock(), options_out_of_stock()
     items = (
         MenuItem.objects.on_menu()
         .prefetch_related(
@@ -215,14 +226,14 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
                         name=item.name,
                         description=item.description,
                         price_minor=item.price_minor,
-                        is_available=item.is_available,
+                        is_available=item.is_available and item.pk not in items_short,
                         is_special=item.is_special,
                         image_url=item.image.url if item.image else "",
                         category_slug=category.slug,
                         category_name=category.name,
                         allergens=tuple(allergen.name for allergen in item.allergens.all()),
                         dietary_tags=tuple(tag.name for tag in item.dietary_tags.all()),
-                        groups=tuple(_group_view(link) for link in item.item_groups.all()),
+                        groups=tuple(_group_view(link, options_short) for link in item.item_groups.all()),
                     )
                     for item in category.menu_items
                 ),

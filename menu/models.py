@@ -193,3 +193,35 @@ class MenuItemModifierGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item}: {self.group}"
+
+
+# The pantry's models live in menu/pantry/; importing them here registers them
+# with the app and keeps `menu.models.X` working for migrations and other apps.
+from menu.pantry.models import (  # noqa: E402
+    Ingredient,
+    MovementKind,
+    OptionEffect,
+    OptionRecipeLine,
+    RecipeLine,
+    StockMovement,
+    Unit,
+)
+
+__all__ = [
+    "MAX_PRICE_MINOR",
+    "Allergen",
+    "Category",
+    "DietaryTag",
+    "Ingredient",
+    "MenuItem",
+    "MenuItemModifierGroup",
+    "MenuItemQuerySet",
+    "ModifierGroup",
+    "ModifierOption",
+    "MovementKind",
+    "OptionEffect",
+    "OptionRecipeLine",
+    "RecipeLine",
+    "StockMovement",
+    "Unit",
+]

@@ -24,9 +24,22 @@ from menu.models import (
     MenuItemModifierGroup,
     ModifierGroup,
     ModifierOption,
+    OptionRecipeLine,
+    RecipeLine,
 )
 
-MENU_MODELS = (Allergen, Category, DietaryTag, MenuItem, MenuItemModifierGroup, ModifierGroup, ModifierOption)
+# Recipes decide what the pantry can make, so editing one can 86 an item or bring it back.
+MENU_MODELS = (
+    Allergen,
+    Category,
+    DietaryTag,
+    MenuItem,
+    MenuItemModifierGroup,
+    ModifierGroup,
+    ModifierOption,
+    RecipeLine,
+    OptionRecipeLine,
+)
 MENU_M2M = (MenuItem.allergens.through, MenuItem.dietary_tags.through)
 FLAG_M2M = (Flag.groups.through, Flag.users.through)
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from accounts.security_events import security_event
+from menu.pantry.selectors import Portion
+from menu.pantry.services import stock_release, stock_reserve, stock_use, stock_waste_cooked
 from orders import state
 from orders.coupons.services import CouponUse, coupon_claim
 from orders.models import (
@@ -91,7 +93,11 @@ def order_place(
     and carries its promised time; a table's order taken by staff is not paced.
     VIP specials are priced only with `specials_allowed` (the flag on for this
     request): a special put in the cart while the flag was on is refused once
-    it is off. A `coupon_code` is checked and its use counted in the same
+    it is off. What the lines' recipes take is reserved from the pantry as the
+    transaction's last write (menu.pantry.services.stock_reserve, which locks
+    the ingredient rows until the commit); an order the stock cannot cover is
+    refused with OutOfStock (409) naming what ran out, and nothing is made.
+    A `coupon_code` is checked and its use counted in the same
     transaction (orders.coupons.services.coupon_claim; CouponRefused, 400,
     one message for every reason) and its discount recorded on the order.
     """
@@ -157,6 +163,19 @@ def order_place(
                 for line in priced
             )
             _record_event(order=order, from_status="", to_status=order.status, actor=actor, reason="placed")
+            stock_reserve(
+                order_id=order.pk,
+                portions=[
+                    Portion(
+                        item_id=line.item.pk,
+                        quantity=line.quantity,
+                        option_ids=tuple(int(str(m["option_id"])) for m in line.modifiers),
+                        name=line.item.name,
+                    )
+                    for line in priced
+                ],
+                actor=actor,
+            )
     except IntegrityError:
         # Two submissions of one checkout raced; the other one's order stands.
         if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
@@ -209,7 +228,8 @@ def order_transition(
 
     Optimistic: the UPDATE only matches the status and version the caller saw,
     so of two simultaneous changes exactly one wins and the other gets a
-    Conflict; no lock is held while a person decides.
+    Conflict; no lock is held while a person decides. The order's stock
+    follows in the same transaction (_stock_follows).
     """
     _check_may_transition(order, to_status, actor)
     version = order.version if expected_version is None else expected_version
@@ -230,6 +250,7 @@ def order_transition(
             # seq: the version this change produced, for live clients to spot a gap.
             payload={"from": from_status, "actor": actor.label, "seq": version + 1},
         )
+        _stock_follows(order_id=order.pk, from_status=from_status, to_status=to_status, actor=actor)
     order.refresh_from_db()
     if to_status == OrderStatus.REFUNDED:
         security_event("order refunded", order_id=order.pk, actor=actor.label, total_minor=order.total_minor)
@@ -238,6 +259,22 @@ def order_transition(
         extra={"order_id": order.pk, "from": from_status, "to": to_status, "actor": actor.label},
     )
     return order
+
+
+def _stock_follows(*, order_id: int, from_status: str, to_status: str, actor: Actor) -> None:
+    """What the pantry does when an order moves: every path through order_transition, so none is missed.
+
+    Cooking starts (the first start; a recall finds nothing left to use): the
+    reservation becomes use. The order ends before cooking (cancelled,
+    expired, refunded while paid): it is released. Refunded after cooking:
+    nothing goes back, the use is recorded as waste.
+    """
+    if to_status == OrderStatus.IN_PREPARATION:
+        stock_use(order_id=order_id, actor=actor)
+    elif to_status in state.FINAL_STATUSES and from_status in state.UNCOOKED_STATUSES:
+        stock_release(order_id=order_id, actor=actor, reason=f"order {to_status}")
+    elif to_status == OrderStatus.REFUNDED:
+        stock_waste_cooked(order_id=order_id, actor=actor, reason=f"order refunded after {from_status}")
 
 
 def cancel_reason(*, actor: Actor, reason: str) -> str:

@@ -11,11 +11,14 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
-from menu.models import MenuItem, ModifierOption
+from accounts.roles import Actor
+from menu.models import Ingredient, MenuItem, ModifierOption, OptionEffect, OptionRecipeLine, RecipeLine, Unit
+from menu.pantry.services import stock_deliver
 from restaurant import rate_limit_cache, sessions
 from restaurant.sockets import socket_threads_close
 from tests.factories import (
     CategoryFactory,
+    IngredientFactory,
     MenuItemFactory,
     ModifierGroupFactory,
     ModifierOptionFactory,
@@ -172,6 +175,48 @@ def small_menu(db) -> SmallMenu:  # type: ignore[no-untyped-def]
         egg=ModifierOptionFactory(group=extras, name="Egg", price_delta_minor=125),
         large=ModifierOptionFactory(group=size, name="Large", price_delta_minor=100),
         regular=ModifierOptionFactory(group=size, name="Regular"),
+    )
+
+
+# ---------------------------------------------------------------- its pantry
+
+
+@dataclass
+class Pantry:
+    patty: Ingredient  # pieces; a burger takes 1
+    bun: Ingredient  # pieces; a burger takes 1
+    cheese: Ingredient  # slices (pieces); the burger's Cheese option adds 1
+    potatoes: Ingredient  # grams; fries take 200
+
+
+STOCKROOM = Actor.system("test-stockroom")
+
+
+def stock(ingredient: Ingredient, quantity: object) -> Ingredient:
+    """Brings an ingredient to `quantity` more on hand by a delivery, so the ledger agrees."""
+    stock_deliver(ingredient_id=ingredient.pk, quantity=quantity, unit=ingredient.unit, actor=STOCKROOM)
+    ingredient.refresh_from_db()
+    return ingredient
+
+
+@pytest.fixture
+def pantry(small_menu) -> Pantry:  # type: ignore[no-untyped-def]
+    """Recipes for the burger, its cheese and the fries; enough for 10 burgers, 5 cheeses, 10 fries.
+
+    Lemonade has no recipe: it is not stock-tracked and never runs out.
+    """
+    patty = IngredientFactory(name="Beef patty")
+    bun = IngredientFactory(name="Brioche bun")
+    cheese = IngredientFactory(name="Cheddar slice")
+    potatoes = IngredientFactory(name="Potatoes", unit=Unit.GRAM, par_level=20000, reorder_point=4000)
+    RecipeLine.objects.create(item=small_menu.burger, ingredient=patty, quantity=1)
+    RecipeLine.objects.create(item=small_menu.burger, ingredient=bun, quantity=1)
+    RecipeLine.objects.create(item=small_menu.fries, ingredient=potatoes, quantity=200)
+    OptionRecipeLine.objects.create(
+        option=small_menu.cheese, ingredient=cheese, effect=OptionEffect.ADD, quantity=1
+    )
+    return Pantry(
+        patty=stock(patty, 10), bun=stock(bun, 10), cheese=stock(cheese, 5), potatoes=stock(potatoes, 2000)
     )
 
 

@@ -4,7 +4,15 @@ import factory
 from django.contrib.auth.models import Group
 
 from accounts.models import User
-from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierGroup, ModifierOption
+from menu.models import (
+    Category,
+    Ingredient,
+    MenuItem,
+    MenuItemModifierGroup,
+    ModifierGroup,
+    ModifierOption,
+    Unit,
+)
 from orders.coupons.models import Coupon, CouponKind
 
 
@@ -67,6 +75,18 @@ class ModifierOptionFactory(factory.django.DjangoModelFactory):
 def attach(item: MenuItem, *groups: ModifierGroup) -> None:
     for order, group in enumerate(groups):
         MenuItemModifierGroup.objects.create(item=item, group=group, sort_order=order)
+
+
+class IngredientFactory(factory.django.DjangoModelFactory):
+    """An empty ingredient: stock arrives by a delivery (menu.pantry.services), as in the kitchen."""
+
+    class Meta:
+        model = Ingredient
+
+    name = factory.Sequence(lambda n: f"Ingredient {n}")
+    unit = Unit.PIECE
+    par_level = 100
+    reorder_point = 10
 
 
 class CouponFactory(factory.django.DjangoModelFactory):

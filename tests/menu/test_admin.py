@@ -53,10 +53,17 @@ def _run_item_action(client: Client, action: str, *items: MenuItem) -> str:
     return response.content.decode()
 
 
-def _inline_prefix(add_page_html: str) -> str:
-    prefixes = re.findall(r'name="([\w-]+)-TOTAL_FORMS"', add_page_html)
-    assert len(prefixes) == 1, prefixes
-    return prefixes[0]
+def _inline_prefixes(add_page_html: str) -> list[str]:
+    return re.findall(r'name="([\w-]+)-TOTAL_FORMS"', add_page_html)
+
+
+def _empty_inline(prefix: str) -> dict[str, str]:
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
 
 
 # ---------------------------------------------------------------- menu
@@ -67,8 +74,8 @@ def test_manager_adds_an_item_with_modifiers_and_86es_another_and_the_menu_shows
 ) -> None:
     add_page = manager_client.get(ITEM_ADD_URL)
     assert add_page.status_code == 200
-    prefix = _inline_prefix(add_page.content.decode())
-    assert prefix == "item_groups"
+    assert _inline_prefixes(add_page.content.decode()) == ["item_groups", "recipe_lines"]
+    prefix = "item_groups"
 
     mains = Category.objects.get(slug="mains")
     extras = ModifierGroup.objects.get(name="Extras")
@@ -92,6 +99,7 @@ def test_manager_adds_an_item_with_modifiers_and_86es_another_and_the_menu_shows
             f"{prefix}-0-sort_order": "20",
             f"{prefix}-1-group": side.pk,
             f"{prefix}-1-sort_order": "10",
+            **_empty_inline("recipe_lines"),
             "_save": "Save",
         },
     )
