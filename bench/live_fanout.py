@@ -62,6 +62,7 @@ from bench.common import (
     latency_summary,
     launch,
     prepare,
+    stock_for_the_rush,
     stop_all,
     wait_healthy,
 )
@@ -103,6 +104,7 @@ def _make_orders(count: int, boards: int) -> Setup:
     from orders.pricing import CartLine
     from orders.services import OrderDetails, order_place
 
+    stock_for_the_rush()
     chef = User.objects.get(email="chef@brigade.example")
     sessions = []
     for _ in range(boards):

@@ -48,6 +48,7 @@ from bench.common import (
     latency_summary,
     launch,
     run,
+    stock_for_the_rush,
     stop_all,
     wait_healthy,
 )
@@ -174,6 +175,7 @@ def main() -> None:
     run([PYTHON, "manage.py", "seed_demo_pacing", *wide], env)
     os.environ.update(env)
     slugs = _simple_items()
+    stock_for_the_rush()
 
     http_port, ws_port = free_port(), free_port()
     processes = [

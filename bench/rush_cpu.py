@@ -1,0 +1,158 @@
+"""What one order through the pages costs the web process: CPU time and queries per step.
+
+    .venv/bin/python bench/rush_cpu.py                 # 60 orders, one after another
+    .venv/bin/python bench/rush_cpu.py --orders 100 --profile checkout_post
+
+The same steps as bench/rush.py (menu, three item pages and their "add",
+cart, checkout page and form, the sandbox payment page and its approval,
+the order page), each a new visitor, but sent through Django's test client
+in this process, one at a time, with the production settings on this
+machine's PostgreSQL and Redis (database `brigade_bench_cpu`, dropped and
+made again; Redis database 6, flushed). Each step's figure is the median of
+the process's own CPU time (time.process_time), which another program on
+the machine slows far less than it slows a clock: the budget a rush must fit
+into the cores, not a latency. The first quarter of the orders is not
+counted (caches, connections). `--profile STEP…` prints the hottest
+functions of those steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import PYTHON, bench_env, prepare, run, stock_for_the_rush
+from bench.live_fanout import DEMO
+from bench.rush import CHECKOUT_TOKEN, CSRF, ITEM_ID, SANDBOX
+
+DATABASE = "brigade_bench_cpu"
+REDIS_DB = 6
+
+
+def _address(number: int) -> str:
+    return f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=60)
+    parser.add_argument("--profile", nargs="*", default=[], metavar="STEP")
+    options = parser.parse_args()
+
+    env = bench_env(
+        database=DATABASE,
+        redis_db=REDIS_DB,
+        var_dir=Path(tempfile.mkdtemp(prefix="brigade-rush-cpu-")),
+        TRUSTED_PROXY_COUNT="1",
+    )
+    print(f"preparing {DATABASE}…", flush=True)
+    prepare(env, database=DATABASE, redis_db=REDIS_DB, commands=DEMO)
+    # As bench/rush.py: these orders are never cooked, so the kitchen is opened wide.
+    run([PYTHON, "manage.py", "seed_demo_pacing", "--orders-per-slot", "10000", "--hard-cap", "10000"], env)
+    os.environ.update(env)
+
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.INFO)
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.rush import _simple_items
+
+    slugs = _simple_items()
+    stock_for_the_rush()
+    cpu: dict[str, list[float]] = defaultdict(list)
+    queries: dict[str, list[int]] = defaultdict(list)
+    profiles: dict[str, cProfile.Profile] = defaultdict(cProfile.Profile)
+    counted_from = options.orders // 4
+    # One client for all: Django builds its middleware once per handler, as a server process does.
+    client = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
+
+    def step(name: str, number: int, send, expected: int):
+        profiling = name in options.profile and number >= counted_from
+        with CaptureQueriesContext(connection) as captured:
+            started = time.process_time()
+            if profiling:
+                profiles[name].enable()
+            answer = send()
+            if profiling:
+                profiles[name].disable()
+            took = time.process_time() - started
+        if answer.status_code != expected:
+            raise SystemExit(f"{name}: {answer.status_code} {answer.content[:300]!r}")
+        if number >= counted_from:
+            cpu[name].append(took)
+            queries[name].append(len(captured))
+        return answer
+
+    def field(pattern: re.Pattern[str], answer) -> str:
+        found = pattern.search(answer.content.decode())
+        if found is None:
+            raise SystemExit(f"not found: {pattern.pattern}")
+        return found.group(1)
+
+    rng = random.Random(1)
+    for number in range(options.orders):
+        client.cookies.clear()
+        # The visitor's own address, as the proxy in front reports it.
+        client.defaults["HTTP_X_FORWARDED_FOR"] = _address(number)
+        step("menu", number, lambda: client.get("/menu/"), 200)
+        for slug in rng.sample(slugs, 3):
+            page = step("item", number, lambda slug=slug: client.get(f"/menu/{slug}/"), 200)
+            data = {"csrfmiddlewaretoken": field(CSRF, page), "item": field(ITEM_ID, page), "quantity": 1}
+            step("cart_add", number, lambda data=data: client.post("/cart/add/", data), 302)
+        step("cart", number, lambda: client.get("/cart/"), 200)
+        page = step("checkout", number, lambda: client.get("/checkout/"), 200)
+        form = {
+            "csrfmiddlewaretoken": field(CSRF, page),
+            "checkout_token": field(CHECKOUT_TOKEN, page),
+            "order_type": "pickup",
+            "contact_name": f"Guest {number}",
+            "contact_email": f"guest{number}@example.test",
+        }
+        placed = step("checkout_post", number, lambda form=form: client.post("/checkout/", form), 302)
+        reference = SANDBOX.search(placed["Location"])
+        if reference is None:
+            raise SystemExit(f"checkout_post: not sent to pay ({placed['Location']})")
+        pay_url = f"/sandbox/pay/{reference.group(1)}/"
+        page = step("sandbox", number, lambda pay_url=pay_url: client.get(pay_url), 200)
+        approval = {"csrfmiddlewaretoken": field(CSRF, page), "outcome": "approve"}
+        approve = lambda pay_url=pay_url, approval=approval: client.post(pay_url, approval)  # noqa: E731
+        approved = step("sandbox_post", number, approve, 302)
+        step("order", number, lambda approved=approved: client.get(approved["Location"]), 200)
+
+    counted = options.orders - counted_from
+    print(f"\n{counted} orders counted · median CPU of the web process per step\n")
+    print(f"{'step':<14} {'per request':>12} {'queries':>8} {'per order':>10}")
+    total = 0.0
+    for name, values in cpu.items():
+        median = statistics.median(values) * 1000
+        per_order = median * len(values) / counted
+        total += per_order
+        print(f"{name:<14} {median:>9.1f} ms {statistics.median(queries[name]):>8.0f} {per_order:>7.1f} ms")
+    print(f"{'an order':<14} {'':>12} {'':>8} {total:>7.1f} ms")
+    for name in options.profile:
+        text = io.StringIO()
+        pstats.Stats(profiles[name], stream=text).sort_stats("cumulative").print_stats(40)
+        print(f"\n---- {name}\n{text.getvalue()}")
+
+
+if __name__ == "__main__":
+    main()
