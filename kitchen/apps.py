@@ -10,6 +10,7 @@ class KitchenConfig(AppConfig):
             events,
             tasks,  # noqa: F401 - registered in web processes too, like orders' tasks
         )
+        from menu.changes import menu_listen
         from orders.outbox.services import outbox_on_record, outbox_subscribe
 
         # Tickets are made in the paying transaction; if that ever fails, when
@@ -19,3 +20,6 @@ class KitchenConfig(AppConfig):
         outbox_subscribe("order.refunded", events.on_order_refunded)
         outbox_subscribe("order.completed", events.on_order_completed)
         outbox_subscribe("kitchen.tickets", events.on_tickets_changed)
+        # menu cannot tell the kitchen what it stopped selling, only that it changed.
+        menu_listen(events.on_menu_changed)
+        outbox_subscribe("kitchen.sold_out", events.on_sold_out_changed)

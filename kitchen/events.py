@@ -1,22 +1,30 @@
 """The kitchen's events: their schemas, and its outbox handlers (thin, each calls one service or broadcasts).
 
-`kitchen.tickets` outbox rows carry a BoardTicketsPayload
-(kitchen.services); a board socket receives a BoardSnapshotMessage on
-connect and a BoardTicketsMessage per change (kitchen.selectors,
-kitchen.live). tests/kitchen/test_event_schemas.py checks them against what
-is really recorded and sent.
+`kitchen.tickets` outbox rows carry a BoardTicketsPayload and
+`kitchen.sold_out` rows a BoardSoldOutPayload (kitchen.services); a board
+socket receives a BoardSnapshotMessage on connect, then a
+BoardTicketsMessage per ticket change and a BoardSoldOutMessage per change
+of the 86 list (kitchen.selectors, kitchen.live).
+tests/kitchen/test_event_schemas.py checks them against what is really
+recorded and sent.
 
 Its outbox handlers are consumers: they run when an event is published,
-after the change that recorded it committed.
+after the change that recorded it committed. `on_menu_changed` is the
+kitchen's listener of menu.changes, told after a menu or stock change commits.
 """
 
 from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from kitchen.live import broadcast_board_event
+from kitchen.live import broadcast_board_event, broadcast_board_sold_out
 from kitchen.models import Ticket
-from kitchen.services import tickets_announce_for_order, tickets_create_for_order, tickets_void_for_order
+from kitchen.services import (
+    board_sold_out_announce,
+    tickets_announce_for_order,
+    tickets_create_for_order,
+    tickets_void_for_order,
+)
 from orders.models import OutboxEvent
 
 
@@ -53,6 +61,12 @@ class StationState(TypedDict):
     late_after_seconds: int
 
 
+class SoldOutEntry(TypedDict):
+    name: str
+    # "86" (a manager took it off) or "out of stock" (the pantry cannot make one).
+    why: str
+
+
 class BoardTicketsPayload(TypedDict):
     seq: int
     tickets: list[TicketState]
@@ -64,19 +78,36 @@ class BoardTicketsMessage(TypedDict):
     tickets: list[TicketState]
 
 
+class BoardSoldOutPayload(TypedDict):
+    seq: int
+    sold_out: list[SoldOutEntry]
+
+
+class BoardSoldOutMessage(TypedDict):
+    type: Literal["board.sold_out"]
+    seq: int
+    # The whole list: it replaces the one the board shows.
+    sold_out: list[SoldOutEntry]
+
+
 class BoardSnapshotMessage(TypedDict):
     type: Literal["board.snapshot"]
     seq: int
     now: str
     stations: list[StationState]
     tickets: list[TicketState]
+    sold_out: list[SoldOutEntry]
 
 
 # outbox topic -> the schema of its payload
-TOPICS: dict[str, type] = {"kitchen.tickets": BoardTicketsPayload}
+TOPICS: dict[str, type] = {"kitchen.tickets": BoardTicketsPayload, "kitchen.sold_out": BoardSoldOutPayload}
 
 # live message type -> its schema
-MESSAGES: dict[str, type] = {"board.snapshot": BoardSnapshotMessage, "board.tickets": BoardTicketsMessage}
+MESSAGES: dict[str, type] = {
+    "board.snapshot": BoardSnapshotMessage,
+    "board.tickets": BoardTicketsMessage,
+    "board.sold_out": BoardSoldOutMessage,
+}
 
 
 def tickets_with_payment(event: OutboxEvent) -> None:
@@ -99,3 +130,11 @@ def on_order_completed(event: OutboxEvent) -> None:
 
 def on_tickets_changed(event: OutboxEvent) -> None:
     broadcast_board_event(event)
+
+
+def on_sold_out_changed(event: OutboxEvent) -> None:
+    broadcast_board_sold_out(event)
+
+
+def on_menu_changed() -> None:
+    board_sold_out_announce()

@@ -114,14 +114,18 @@ class Ticket(models.Model):
 
 
 class BoardClock(models.Model):
-    """The board's sequence: one row whose counter rises by one with every ticket change.
+    """The board's sequence: one row whose counter rises by one with every change the boards are sent.
 
     Taken with the change in the same transaction (the row lock orders
     writers), so numbers are contiguous in commit order and a board that sees
-    a gap knows it missed a change.
+    a gap knows it missed a change. Ticket changes take a number, and so does
+    a change of the 86 list.
     """
 
     seq = models.PositiveBigIntegerField(default=0)
+    # The 86 list the boards were last sent ([{"name", "why"}]): a menu change
+    # that leaves it as it is sends them nothing (kitchen.services).
+    sold_out = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"board at {self.seq}"

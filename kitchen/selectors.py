@@ -1,10 +1,13 @@
 """What the kitchen board shows, as plain data: the same shape on the page, in the snapshot and in events.
 
-A board message is one of two types, each with `seq` (kitchen.models.BoardClock):
-  board.snapshot  {seq, now, stations: [station], tickets: [ticket]}   the whole board
+A board message is one of three types, each with `seq` (kitchen.models.BoardClock):
+  board.snapshot  {seq, now, stations: [station], tickets: [ticket], sold_out: [entry]}   the whole board
   board.tickets   {seq, tickets: [ticket]}                             tickets that changed
+  board.sold_out  {seq, sold_out: [entry]}                             the whole 86 list, when it changed
 A ticket in board.tickets replaces the one with its id; a board shows open
-tickets, and bumped ones while they can still be recalled.
+tickets, and bumped ones while they can still be recalled. An 86 entry is
+{name, why}: what the menu cannot sell now, and whether a manager 86ed it
+or the pantry ran out (menu.pantry.selectors.menu_sold_out).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kitchen.models import OPEN_TICKET_STATUSES, BoardClock, Station, Ticket, TicketStatus
+from menu.pantry.selectors import menu_sold_out
 from orders.state import RECALLABLE_STATUSES
 
 if TYPE_CHECKING:
@@ -82,6 +86,11 @@ def ticket_states(ticket_ids: Iterable[int]) -> list[dict[str, Any]]:
     return [ticket_state(t) for t in _with_details(Ticket.objects.filter(pk__in=list(ticket_ids)))]
 
 
+def board_sold_out() -> list[dict[str, str]]:
+    """The board's 86 list as plain data, in the menu's order (4 queries)."""
+    return [{"name": entry.name, "why": entry.why} for entry in menu_sold_out()]
+
+
 def board_tickets() -> list[Ticket]:
     """Open tickets, oldest first, then the most recently bumped that can still be recalled."""
     open_tickets = _with_details(
@@ -98,9 +107,9 @@ def board_tickets() -> list[Ticket]:
 
 
 def board_snapshot() -> dict[str, Any]:
-    # The sequence is read before the tickets: a change committed in between
-    # then shows in the tickets and arrives again as an event, which the board
-    # applies harmlessly. Read the other way round, it could be missed.
+    # The sequence is read before the tickets and the 86 list: a change
+    # committed in between then shows in them and arrives again as an event,
+    # which the board applies harmlessly. Read the other way round, it could be missed.
     seq = board_seq()
     return {
         "type": "board.snapshot",
@@ -108,6 +117,7 @@ def board_snapshot() -> dict[str, Any]:
         "now": timezone.now().isoformat(),
         "stations": [station_state(s) for s in board_stations()],
         "tickets": [ticket_state(t) for t in board_tickets()],
+        "sold_out": board_sold_out(),
     }
 
 

@@ -1,11 +1,13 @@
-"""Every write to the kitchen goes through here: tickets made, started, bumped, recalled, voided.
+"""Every write to the kitchen goes through here: tickets made, started, bumped, recalled, voided; the 86 list.
 
 Each change takes the next board sequence number and records a
 `kitchen.tickets` outbox event carrying the changed tickets, in the same
 transaction; the event is published right after commit and broadcast to the
-boards. The order's own status follows its tickets through
-orders.services.order_transition: the first start puts it in preparation,
-the last bump makes it ready, a recall takes it back.
+boards. A change of what the menu cannot sell does the same with a
+`kitchen.sold_out` event carrying the whole 86 list. The order's own status
+follows its tickets through orders.services.order_transition: the first
+start puts it in preparation, the last bump makes it ready, a recall takes
+it back.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.utils import timezone
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from kitchen.models import BoardClock, ItemRoute, Station, Ticket, TicketStatus
-from kitchen.selectors import ticket_state_of, ticket_states
+from kitchen.selectors import board_sold_out, ticket_state_of, ticket_states
 from orders.models import Order, OrderItem, OrderStatus
 from orders.outbox.services import outbox_record
 from orders.services import order_transition
@@ -31,6 +33,7 @@ from restaurant.errors import ApplicationError, Conflict, Forbidden, NotFound
 logger = logging.getLogger(__name__)
 
 BOARD_TOPIC = "kitchen.tickets"
+SOLD_OUT_TOPIC = "kitchen.sold_out"
 
 # move -> (the ticket statuses it applies to, the status it leaves the ticket in)
 TICKET_MOVES: dict[str, tuple[frozenset[str], str]] = {
@@ -236,3 +239,35 @@ def tickets_release_due(*, batch_size: int = 200) -> int:
     if released:
         logger.info("scheduled orders released to the kitchen", extra={"orders": released})
     return released
+
+
+def board_sold_out_announce() -> bool:
+    """Sends the boards the 86 list if it differs from the one they were last sent; True if it did.
+
+    Called after a menu or stock change has committed (kitchen.events, a
+    listener of menu.changes), never inside it: an order's transaction holds
+    ingredient locks, and the list is read from what that change committed.
+    Called again by the beat (kitchen.tasks) for a change whose process died
+    between its commit and this call. A change that leaves the list as it is
+    (a price, a coupon, a stock change crossing nothing the list shows)
+    records nothing and sends nothing.
+
+    The board's row is locked before the list is read, unlike a ticket
+    change which takes its number last: two announcements then read the
+    list in the order they number it, so the higher seq always carries the
+    newer list. The lock is held for the list's 4 queries, and only when
+    the menu changed.
+    """
+    with transaction.atomic():
+        clock = BoardClock.objects.select_for_update().filter(pk=1).first()
+        if clock is None:
+            BoardClock.objects.bulk_create([BoardClock(pk=1, seq=0)], ignore_conflicts=True)
+            clock = BoardClock.objects.select_for_update().get(pk=1)
+        sold_out = board_sold_out()
+        if sold_out == clock.sold_out:
+            return False
+        seq = clock.seq + 1
+        BoardClock.objects.filter(pk=1).update(seq=seq, sold_out=sold_out)
+        outbox_record(topic=SOLD_OUT_TOPIC, payload={"seq": seq, "sold_out": sold_out})
+    logger.info("board 86 list changed", extra={"seq": seq, "sold_out": len(sold_out)})
+    return True

@@ -38,6 +38,7 @@ from django_redis.exceptions import ConnectionInterrupted
 from waffle import get_waffle_flag_model
 from waffle.models import AbstractBaseFlag
 
+from menu.changes import menu_listeners_after_commit
 from menu.flags import VIP_SPECIALS_FLAG
 from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierOption
 from menu.pantry.selectors import items_out_of_stock, options_out_of_stock
@@ -262,9 +263,11 @@ def menu_changed() -> None:
     """Call from every write that changes what the menu shows; the bump follows the commit.
 
     Before the commit another process would rebuild from the rows as they
-    were and keep that under the new version.
+    were and keep that under the new version. The apps that listen to the
+    menu (menu.changes: the kitchen's 86 list) are told after the bump.
     """
     transaction.on_commit(menu_version_bump, robust=True)
+    menu_listeners_after_commit()
 
 
 def _current_version() -> str | None:

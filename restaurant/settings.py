@@ -349,6 +349,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kitchen.tasks.release_scheduled_orders",
         "schedule": float(KITCHEN_RELEASE_SWEEP_SECONDS),
     },
+    # The boards' 86 list is sent after a menu or stock change commits; a
+    # process that died in between leaves it to this check (a few queries,
+    # nothing sent unless the list changed).
+    "kitchen-sold-out-check": {"task": "kitchen.tasks.board_sold_out_check", "schedule": 60.0},
 }
 
 # ------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ last in its transaction, so the rows stay locked only until its commit.
 Auto-86: the menu shows an item sold out while one portion of it cannot be
 made from what is left (menu.cache reads menu.pantry.selectors). A change
 that moves an ingredient's "available" across a recipe line's quantity
-bumps the menu version after it commits, and only such a change does, so a
-rush of orders does not rebuild the menu at every checkout.
+calls menu_changed() after it commits (the menu version, the kitchen's 86
+list), and only such a change does, so a rush of orders neither rebuilds
+the menu nor reaches the boards at every checkout.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Actor
-from menu.cache import menu_version_bump
+from menu.cache import menu_changed
 from menu.pantry.models import MAX_QUANTITY, QUANTITY_PLACES, Ingredient, MovementKind, StockMovement
 from menu.pantry.selectors import (
     Portion,
@@ -107,26 +108,30 @@ def _write(ingredients: Sequence[Ingredient], movements: Sequence[StockMovement]
 
 
 def _menu_changed_if_crossed(changes: Sequence[tuple[int, Decimal, Decimal]]) -> None:
-    """After commit, bumps the menu version if an item or option became, or stopped being, makeable.
+    """After commit, tells the menu it changed if an item or option became, or stopped being, makeable.
+
+    That bumps the menu version and tells the menu's listeners (the
+    kitchen's 86 list), both outside the order's transaction and its locks.
 
     `changes` are (ingredient id, available before, available after). One
     portion of a recipe line can be made while available >= its quantity, so
     the answer changed for exactly the lines whose quantity lies in
-    (lower, higher]. Asked after commit, outside the rows' locks.
+    (lower, higher]. Asked after commit, outside the rows' locks, so
+    menu_changed() runs at once.
     """
     moved = [(pk, before, after) for pk, before, after in changes if before != after]
     if not moved:
         return
 
-    def bump_if_crossed() -> None:
+    def changed_if_crossed() -> None:
         thresholds = availability_thresholds(ingredient_ids=[pk for pk, _, _ in moved])
         for pk, before, after in moved:
             low, high = min(before, after), max(before, after)
             if any(low < quantity <= high for quantity in thresholds.get(pk, ())):
-                menu_version_bump()
+                menu_changed()
                 return
 
-    transaction.on_commit(bump_if_crossed, robust=True)
+    transaction.on_commit(changed_if_crossed, robust=True)
 
 
 def _quantity(value: object, *, field: str = "quantity", allow_zero: bool = False) -> Decimal:

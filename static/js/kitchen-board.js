@@ -1,7 +1,8 @@
 // The live kitchen board, over live-socket.js. The server sends a snapshot on
-// connect, then every ticket change with `seq` (+1 per change, for the whole
-// kitchen): a gap means a change was missed, so the board asks for the state
-// again. Everything a customer typed is set with textContent, never as HTML.
+// connect, then every ticket change and every change of the 86 list with
+// `seq` (+1 per change, for the whole kitchen): a gap means a change was
+// missed, so the board asks for the state again. Everything a customer or a
+// manager typed is set with textContent, never as HTML.
 (function () {
   "use strict";
   var root = document.querySelector(".kitchen[data-board-url]");
@@ -17,6 +18,7 @@
   var openEmpty = root.querySelector("[data-open-empty]");
   var recallRail = root.querySelector("[data-recall]");
   var allDay = root.querySelector("[data-all-day]");
+  var eightySix = root.querySelector("[data-eighty-six]");
   var connection = root.querySelector("[data-connection]");
   var errorBox = root.querySelector("[data-board-error]");
   var soundButton = root.querySelector("[data-sound]");
@@ -180,6 +182,26 @@
     allDay.replaceChildren.apply(allDay, items);
   }
 
+  // The 86 list as the server sent it, whole: what the menu cannot sell now, and why.
+  function renderSoldOut(entries) {
+    var items = entries.map(function (entry) {
+      var item = document.createElement("li");
+      item.setAttribute("data-sold-out", entry.name);
+      var why = document.createElement("span");
+      why.className = "muted";
+      why.textContent = "(" + entry.why + ")";
+      item.append(entry.name, " ", why);
+      return item;
+    });
+    if (!items.length) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "Nothing sold out.";
+      items.push(none);
+    }
+    eightySix.replaceChildren.apply(eightySix, items);
+  }
+
   // Ages and their colours, every second.
   function tick() {
     var now = Date.now() + clockOffset;
@@ -228,15 +250,20 @@
       apply(message.tickets, previous);
       synced = true;
       render();
-    } else if (message.type === "board.tickets") {
+      renderSoldOut(message.sold_out);
+    } else if (message.type === "board.tickets" || message.type === "board.sold_out") {
       if (message.seq <= seq) return; // seen already
       if (message.seq !== seq + 1) {
         live.send({ type: "resync" });
         return;
       }
       seq = message.seq;
-      apply(message.tickets, tickets);
-      render();
+      if (message.type === "board.sold_out") {
+        renderSoldOut(message.sold_out);
+      } else {
+        apply(message.tickets, tickets);
+        render();
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 """Two people, two browsers, one real daphne: the customer pays, the chef's board shows the ticket
-without a reload, the chef bumps it, and the customer's page says "Ready" without a reload."""
+without a reload, the chef bumps it, and the customer's page says "Ready" without a reload; the
+board's 86 list follows the pantry and the manager without a reload."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from playwright.sync_api import Page, expect
 
 from accounts.roles import Actor
 from kitchen.models import Ticket
-from menu.models import MenuItem
+from menu.models import Ingredient, MenuItem
+from menu.pantry.services import stock_deliver
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
 from tests.harness import daphne as daphne_harness
 from tests.harness import worker as worker_harness
+from tests.menu.test_admin import _run_item_action
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis]
 
@@ -117,3 +120,54 @@ def test_customer_pays_chef_sees_the_ticket_live_bumps_it_and_the_customer_sees_
     assert chef_broken == [] and customer_broken == []
     order.refresh_from_db()
     assert order.status == "ready"
+
+
+def test_the_boards_86_list_changes_without_a_reload_when_the_pantry_or_a_manager_changes_it(
+    actors, open_page, daphne_instance
+) -> None:
+    # Given the demo restaurant, two portions of Grilled Salmon from sold out, and a chef's expo board
+    call_command("seed_demo", verbosity=0)
+    web = daphne_instance()
+    salmon = MenuItem.objects.get(slug="grilled-salmon")
+    required = [link.group.options.first().pk for link in salmon.item_groups.filter(group__min_choices__gt=0)]
+    chef_page, chef_broken = open_page(viewport=TABLET)
+    session = Client()
+    session.force_login(actors.chef, backend="django.contrib.auth.backends.ModelBackend")
+    chef_page.context.add_cookies(
+        [{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": web.url}]
+    )
+    chef_page.goto(web.url + "/kitchen/")
+    expect(chef_page.locator("[data-connection]")).to_have_text("Live")
+    eighty_six = chef_page.locator("[data-eighty-six]")
+    expect(eighty_six).not_to_contain_text("Grilled Salmon")
+    _mark_loaded(chef_page)
+
+    # When a guest orders the last two portions
+    order_place(
+        lines=[CartLine(salmon.pk, 2, tuple(required))],
+        details=OrderDetails(order_type="pickup", contact_name="Grace", contact_email="grace@example.test"),
+        actor=Actor.guest(),
+    )
+
+    # Then the board's 86 list shows it, without a reload
+    try:
+        expect(eighty_six.locator('[data-sold-out="Grilled Salmon"]')).to_have_text(
+            "Grilled Salmon (out of stock)", timeout=20_000
+        )
+    except AssertionError as error:
+        raise AssertionError(f"the 86 list did not change\n{web.log()}") from error
+
+    # And a delivery of salmon takes it off the list again
+    fillet = Ingredient.objects.get(name="Salmon fillet")
+    stock_deliver(ingredient_id=fillet.pk, quantity=6, unit=fillet.unit, actor=Actor.system("test-stockroom"))
+    expect(eighty_six).not_to_contain_text("Grilled Salmon", timeout=20_000)
+
+    # And a manager's 86 in admin shows as one
+    manager = Client()
+    manager.force_login(actors.manager, backend="django.contrib.auth.backends.ModelBackend")
+    _run_item_action(manager, "mark_sold_out", MenuItem.objects.get(name="Garlic Bread"))
+    expect(eighty_six.locator('[data-sold-out="Garlic Bread"]')).to_have_text(
+        "Garlic Bread (86)", timeout=20_000
+    )
+    assert _not_reloaded(chef_page)
+    assert chef_broken == []

@@ -8,10 +8,11 @@ from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from kitchen.models import Ticket
-from kitchen.selectors import board_snapshot
+from kitchen.selectors import board_seq, board_snapshot
 from orders.pricing import CartLine
 from tests.conftest import client_for
 from tests.kitchen.conftest import pay, place
+from tests.menu.test_admin import _run_item_action
 from tests.sockets import connects, socket_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
@@ -40,6 +41,7 @@ def test_a_board_socket_from_a_foreign_origin_is_refused(kitchen, actors):
 
 
 def test_the_snapshot_on_connect_matches_the_database(kitchen, small_menu, actors):
+    before = board_seq()  # the small menu's 86ed lobster took a number as it was saved
     order = pay(place(small_menu, instructions="<img src=x onerror=alert(1)>"))
 
     connected, snapshot = connects(socket_for(BOARD, user=actors.chef))
@@ -47,7 +49,8 @@ def test_the_snapshot_on_connect_matches_the_database(kitchen, small_menu, actor
     assert connected
     ticket = Ticket.objects.get(order=order)
     assert snapshot["type"] == "board.snapshot"
-    assert snapshot["seq"] == board_snapshot()["seq"] == 1
+    assert snapshot["seq"] == board_snapshot()["seq"] == before + 1
+    assert snapshot["sold_out"] == [{"name": "Lobster", "why": "86"}]
     assert [t["id"] for t in snapshot["tickets"]] == [ticket.pk]
     shown = snapshot["tickets"][0]
     assert shown["lines"] == [{"name": "Fries", "quantity": 2, "modifiers": ""}]
@@ -69,7 +72,7 @@ def _press(chef_client, ticket_id: int, move: str) -> int:
 def test_changes_arrive_in_order_with_contiguous_seq_and_add_up_to_a_fresh_snapshot(
     kitchen, small_menu, actors
 ):
-    chef = client_for(actors.chef)
+    chef, manager = client_for(actors.chef), client_for(actors.manager)
 
     communicator = socket_for(BOARD, user=actors.chef)
 
@@ -86,26 +89,36 @@ def test_changes_arrive_in_order_with_contiguous_seq_and_add_up_to_a_fresh_snaps
         await database_sync_to_async(pay)(second)
         events = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
         grill_ticket = next(t["id"] for t in events[0]["tickets"] if t["station"] == "grill")
-        for move in ("start", "bump", "recall"):
+        for move in ("start", "bump"):
             assert await database_sync_to_async(_press)(chef, grill_ticket, move) == 200
             events.append(await communicator.receive_json_from(timeout=5))
+        # A manager 86es the fries between two taps on the board
+        await database_sync_to_async(_run_item_action)(manager, "mark_sold_out", small_menu.fries)
+        events.append(await communicator.receive_json_from(timeout=5))
+        assert await database_sync_to_async(_press)(chef, grill_ticket, "recall") == 200
+        events.append(await communicator.receive_json_from(timeout=5))
         await communicator.disconnect()
         return snapshot, events
 
     snapshot, events = async_to_sync(run)()
 
-    assert [e["type"] for e in events] == ["board.tickets"] * 5
-    assert [e["seq"] for e in events] == list(range(snapshot["seq"] + 1, snapshot["seq"] + 6))
+    assert [e["type"] for e in events] == ["board.tickets"] * 4 + ["board.sold_out", "board.tickets"]
+    assert [e["seq"] for e in events] == list(range(snapshot["seq"] + 1, snapshot["seq"] + 7))
     last = {t["station"]: t for t in events[-1]["tickets"]}
     assert (last["grill"]["status"], last["bar"]["status"]) == ("cooking", "new")
     assert last["bar"]["order_status"] == "in_preparation"
     # The snapshot plus every event is exactly what a board opened now would show.
     board = {t["id"]: t for t in snapshot["tickets"]}
+    sold_out = snapshot["sold_out"]
     for event in events:
-        board.update({t["id"]: t for t in event["tickets"]})
+        if event["type"] == "board.sold_out":
+            sold_out = event["sold_out"]
+        else:
+            board.update({t["id"]: t for t in event["tickets"]})
     fresh = board_snapshot()
     assert fresh["seq"] == events[-1]["seq"]
     assert board == {t["id"]: t for t in fresh["tickets"]}
+    assert sold_out == fresh["sold_out"] == [{"name": "Fries", "why": "86"}, {"name": "Lobster", "why": "86"}]
 
 
 def test_a_ping_behind_the_board_gets_the_state_and_a_current_one_a_pong(kitchen, small_menu, actors):

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from accounts.roles import Actor
 from kitchen.events import TOPICS as KITCHEN_TOPICS
+from menu.services import menu_items_set_availability
 from orders.events import TOPICS as ORDER_TOPICS
 from orders.models import OrderStatus, OutboxEvent
 from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
@@ -70,6 +71,8 @@ def test_every_payload_an_order_s_life_records_fits_its_topic_s_schema(
         )
         order_transition(order=refunded, to_status=OrderStatus.REFUNDED, actor=Actor.system("test-till"))
         order_transition(order=place(small_menu), to_status=OrderStatus.CANCELLED, actor=Actor.guest())
+        # and the fries 86ed, which changes the boards' 86 list
+        menu_items_set_availability(item_ids=[small_menu.fries.pk], available=False)
 
     events = list(OutboxEvent.objects.order_by("id"))
     # Then every topic of that life was recorded, and every payload fits its schema
@@ -81,6 +84,7 @@ def test_every_payload_an_order_s_life_records_fits_its_topic_s_schema(
         "order.refunded",
         "order.cancelled",
         "kitchen.tickets",
+        "kitchen.sold_out",
     }
     for event in events:
         assert event.topic in TOPICS, f"no schema for topic {event.topic}"
@@ -97,5 +101,8 @@ def test_a_payload_or_message_off_its_schema_is_caught():
     ]
     assert live_message_errors({"type": "board.tickets", "seq": 1, "tickets": [], "extra": 1}) == [
         "$.extra: not in the schema"
+    ]
+    assert live_message_errors({"type": "board.sold_out", "seq": 4, "sold_out": [{"name": "Fries"}]}) == [
+        "$.sold_out[0].why: missing"
     ]
     assert live_message_errors({"type": "board.moved"}) == ["no schema for {'type': 'board.moved'}"]

@@ -33,6 +33,7 @@ PINNED = {
     "orders.payment_tasks.refund_late_payment": "orders",
     "orders.payment_tasks.orders_expire_unpaid": "orders",
     "kitchen.tasks.release_scheduled_orders": "orders",
+    "kitchen.tasks.board_sold_out_check": "orders",
 }
 
 # What a process that only set Django up (a web process, the admin) has registered.
