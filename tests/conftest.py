@@ -74,8 +74,11 @@ def _socket_threads_closed(django_db_setup, django_db_blocker) -> Iterator[None]
 
 @pytest.fixture(scope="session", autouse=True)
 def _static_manifest() -> None:
-    # Pages link hashed static names; the manifest must exist before they render.
-    if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+    # Pages link hashed static names; the manifest must exist before they render,
+    # and be newer than the sources (pytest run by hand after a pull or an edit).
+    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    sources = (path for folder in settings.STATICFILES_DIRS for path in Path(folder).rglob("*"))
+    if not manifest.exists() or any(path.stat().st_mtime > manifest.stat().st_mtime for path in sources):
         call_command("collectstatic", "--noinput", verbosity=0)
 
 
