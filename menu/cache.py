@@ -276,6 +276,14 @@ def _current_version() -> str | None:
     return version if isinstance(version, str) else None
 
 
+def menu_version_current() -> str | None:
+    """The menu version now, for what other apps keep per version; None while the cache is unreachable."""
+    try:
+        return _current_version()
+    except CACHE_ERRORS:
+        return None
+
+
 # ---------------------------------------------------------------- reading, stampede-safe
 
 # The last snapshot this process used: served while the cache says its version

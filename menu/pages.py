@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -48,9 +48,25 @@ CACHE_CONTROL = "private, no-cache"
 # one audience gets the same bytes; a new version empties it.
 _bodies: dict[tuple[str, bool], SafeString] = {}
 # Whole pages of visitors with nothing of their own on them (_anonymous_page).
-_guest_pages: dict[tuple[str, bool, str], bytes] = {}
+_guest_pages: dict[tuple[str, str, bool, str], bytes] = {}
 _bodies_lock = threading.Lock()
 _deploy_id: str | None = None
+
+# Parts of every page that are not the menu's but are the same for every visitor
+# (the coupon in the site banner). Apps above menu register, from their
+# AppConfig.ready, a function of the menu version that returns a short token of
+# what they show now; it goes into the ETag and the key of a kept guest page, so
+# those change when the part does, without menu knowing what it is.
+_page_parts: list[Callable[[str | None], str]] = []
+
+
+def page_part_register(part: Callable[[str | None], str]) -> None:
+    if part not in _page_parts:
+        _page_parts.append(part)
+
+
+def _page_parts_now(version: str | None) -> str:
+    return "|".join(part(version) for part in _page_parts)
 
 
 def _deploy() -> str:
@@ -107,7 +123,16 @@ def _etag(
     visitor = _visitor_part(request, has_form=has_form)
     if visitor is None:
         return None
-    value = "|".join((_deploy(), snapshot.version, page, "specials" if specials else "regular", visitor))
+    value = "|".join(
+        (
+            _deploy(),
+            snapshot.version,
+            _page_parts_now(snapshot.version),
+            page,
+            "specials" if specials else "regular",
+            visitor,
+        )
+    )
     return salted_hmac("menu.pages.etag", value).hexdigest()[:32]
 
 
@@ -171,7 +196,7 @@ def _anonymous_page(request: HttpRequest, snapshot: MenuSnapshot, specials: bool
     a later template that adds a CSRF token or a nonce for guests simply
     stops being kept). This is the lunch-rush case: new visitors from a link.
     """
-    key = (snapshot.version or "", specials, request.path_info)
+    key = (snapshot.version or "", _page_parts_now(snapshot.version), specials, request.path_info)
     body = _guest_pages.get(key) if snapshot.version is not None else None
     if body is not None:
         return HttpResponse(body)
@@ -179,7 +204,7 @@ def _anonymous_page(request: HttpRequest, snapshot: MenuSnapshot, specials: bool
     response = render(request, "menu/index.html", context)
     if snapshot.version is not None and _kept_nothing_personal(request, response):
         with _bodies_lock:
-            if any(version != snapshot.version for version, _, _ in _guest_pages):
+            if any(version != snapshot.version for version, _, _, _ in _guest_pages):
                 _guest_pages.clear()
             _guest_pages[key] = response.content
     return response

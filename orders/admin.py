@@ -64,12 +64,13 @@ class CancelForm(forms.Form):
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("number", "created_at", "status", "order_type", "where", "contact_email", "total")
     list_filter = ("status", "order_type", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("contact_email", "contact_name")
+    search_fields = ("contact_email", "contact_name", "coupon_code")
     date_hierarchy = "created_at"
     inlines = [OrderItemInline, OrderEventInline]
     actions = ("cancel_orders", "record_payment_at_till", "refund_order")
     fieldsets = (
-        (None, {"fields": ("status", "version", "order_type", "table_number", "delivery_address", "total")}),
+        (None, {"fields": ("status", "version", "order_type", "table_number", "delivery_address")}),
+        ("Money", {"fields": ("subtotal", "discount", "coupon_code", "total")}),
         ("Customer", {"fields": ("customer", "contact_name", "contact_email", "contact_phone")}),
         (
             "Kitchen",
@@ -78,7 +79,8 @@ class OrderAdmin(admin.ModelAdmin):
         ("Record", {"fields": ("tracking_token", "idempotency_key", "created_at", "updated_at")}),
     )
     readonly_fields = (
-        "status", "version", "order_type", "table_number", "delivery_address", "total", "customer",
+        "status", "version", "order_type", "table_number", "delivery_address", "subtotal", "discount",
+        "coupon_code", "total", "customer",
         "contact_name", "contact_email", "contact_phone", "special_instructions", "promised_at",
         "slot_starts_at", "kitchen_release_at", "tracking_token",
         "idempotency_key", "created_at", "updated_at",
@@ -99,6 +101,14 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="total", ordering="total_minor")
     def total(self, order: Order) -> str:
         return format_money(order.total_minor, order.currency)
+
+    @admin.display(description="subtotal")
+    def subtotal(self, order: Order) -> str:
+        return format_money(order.subtotal_minor, order.currency)
+
+    @admin.display(description="discount")
+    def discount(self, order: Order) -> str:
+        return f"−{format_money(order.discount_minor, order.currency)}" if order.discount_minor else "—"
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -230,6 +240,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 # The rooms register their own models; importing them here is what makes the
 # admin's autodiscovery (which imports orders.admin only) find them.
+from orders.coupons import admin as coupons_admin  # noqa: E402, F401
 from orders.outbox import admin as outbox_admin  # noqa: E402, F401
 from orders.pacing import admin as pacing_admin  # noqa: E402, F401
 from orders.partners import admin as partners_admin  # noqa: E402, F401

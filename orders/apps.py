@@ -8,7 +8,10 @@ class OrdersConfig(AppConfig):
         # Celery's autodiscovery finds orders.tasks only, and only in a worker;
         # every task module is registered here, so every process (a web one
         # retrying a dead letter by name included) can find them.
+        from menu.pages import page_part_register
         from orders import tasks as core_tasks  # noqa: F401
+        from orders.coupons import signals as coupon_signals
+        from orders.coupons.selectors import coupon_banner_token
         from orders.outbox import tasks as outbox_tasks  # noqa: F401
         from orders.outbox.services import outbox_subscribe
         from orders.partners import tasks as partners_tasks  # noqa: F401
@@ -19,3 +22,8 @@ class OrdersConfig(AppConfig):
         for topic, handlers in SUBSCRIPTIONS.items():
             for handler in handlers:
                 outbox_subscribe(topic, handler)
+
+        # The coupon in the site banner is part of every menu page: saving a coupon bumps
+        # the menu version, and the banner's own window is part of each page's ETag.
+        coupon_signals.connect()
+        page_part_register(coupon_banner_token)

@@ -74,6 +74,7 @@ def order_checkout(
     visitor_order_ids: Sequence[int] = (),
     pickup: Pickup = ASAP,
     specials_allowed: bool = False,
+    coupon_code: str = "",
 ) -> CheckoutResult:
     """Places the order and starts its payment, or leaves nothing behind.
 
@@ -91,7 +92,9 @@ def order_checkout(
     a slot the customer picked (orders.pacing); the kitchen may refuse either
     (KitchenRefused, 409). `specials_allowed` says whether the flag
     "vip_specials" is on for this request (menu.specials), checked again here
-    whatever the cart held.
+    whatever the cart held. `coupon_code` is a code the customer applied
+    (orders.coupons): refused with one message for every reason
+    (CouponRefused, 400), or its discount comes off the total paid.
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
@@ -103,6 +106,7 @@ def order_checkout(
         idempotency_key=idempotency_key,
         pickup=pickup,
         specials_allowed=specials_allowed,
+        coupon_code=coupon_code,
     )
     order_url = order.get_absolute_url()
     if not created:

@@ -1,7 +1,9 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from menu.cache import menu_version_current
 from orders.cart import SessionCart
+from orders.coupons.selectors import coupon_advertised
 from orders.online_ordering import CLOSED_MESSAGE, online_ordering_on, takes_orders_from
 
 
@@ -19,3 +21,9 @@ def online_ordering(request: HttpRequest) -> dict[str, object]:
         "takes_orders": SimpleLazyObject(lambda: takes_orders_from(request)),
         "ordering_closed_message": CLOSED_MESSAGE,
     }
+
+
+def coupon_banner(request: HttpRequest) -> dict[str, object]:
+    # Lazy, and kept per menu version in the process: a page that shows the banner
+    # pays one read of the version, and one query per process when that moves.
+    return {"coupon_banner": SimpleLazyObject(lambda: coupon_advertised(menu_version=menu_version_current()))}

@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.conf import settings
+from django.core.validators import RegexValidator
 
+from orders.coupons.models import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
 from orders.pacing.selectors import ASAP, Pickup
 from restaurant.forms import StrictForm, id_field, parse_id_list, version_field
@@ -146,3 +148,17 @@ class CheckoutForm(StrictForm):
 class CancelOrderForm(StrictForm):
     reason = forms.CharField(max_length=500, required=False, validators=[refuse_invisible_controls])
     version = version_field(widget=forms.HiddenInput)
+
+
+class CouponCodeForm(StrictForm):
+    """A code as the customer typed it: only its shape is checked here, the coupon by the service."""
+
+    code = forms.CharField(
+        label="Coupon code",
+        max_length=CODE_MAX_LENGTH,
+        error_messages={"required": "Enter a code.", "max_length": CODE_RULE},
+        validators=[RegexValidator(CODE_PATTERN, CODE_RULE)],
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )

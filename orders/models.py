@@ -80,7 +80,22 @@ class Order(models.Model):
 
     currency = models.CharField(max_length=3)
     subtotal_minor = models.PositiveIntegerField()
+    # What a coupon took off the subtotal (orders.coupons); the total is what the customer pays.
+    discount_minor = models.PositiveIntegerField(default=0)
     total_minor = models.PositiveIntegerField()
+    # The coupon the order used, and its code as it was: the order is one of its uses
+    # until it is cancelled or refunded. The email is the contact email normalized,
+    # which the per-customer limit counts for guests (orders.coupons.selectors).
+    coupon = models.ForeignKey(
+        "orders.Coupon",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        editable=False,
+    )
+    coupon_code = models.CharField(max_length=32, blank=True, editable=False)
+    coupon_email = models.CharField(max_length=254, blank=True, editable=False)
 
     # One checkout submission makes at most one order, however often it is sent.
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
@@ -121,6 +136,10 @@ class Order(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(order_type__in=OrderType.values), name="order_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total_minor=models.F("subtotal_minor") - models.F("discount_minor")),
+                name="order_total_is_subtotal_less_discount",
             ),
         ]
 
@@ -237,6 +256,7 @@ class OrderEvent(models.Model):
 
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
+from orders.coupons.models import Coupon, CouponKind  # noqa: E402
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
 from orders.pacing.models import KitchenPacing, OpeningHours, PacingSlot  # noqa: E402
 from orders.partners.models import (  # noqa: E402
@@ -258,6 +278,8 @@ from orders.payments.models import (  # noqa: E402
 
 __all__ = [
     "SPECIAL_INSTRUCTIONS_MAX_LENGTH",
+    "Coupon",
+    "CouponKind",
     "DeadLetter",
     "KitchenPacing",
     "OpeningHours",

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 
 from menu.models import MenuItem, MenuItemModifierGroup, ModifierOption
+from orders.coupons.models import Coupon, CouponKind
 from restaurant.errors import ApplicationError
 
 
@@ -148,3 +149,17 @@ def price_lines(lines: Sequence[CartLine], *, specials_allowed: bool = False) ->
         )
     items = _items_with_groups({line.item_id for line in lines})
     return [_price_one(line, items.get(line.item_id), specials_allowed=specials_allowed) for line in lines]
+
+
+def coupon_discount(coupon: Coupon, subtotal_minor: int) -> int:
+    """What a coupon takes off a subtotal, in minor units; never the whole of it.
+
+    A percentage is rounded half up to the minor unit (10% of 12.55 is 1.26).
+    Coupons cannot make an order free (their constraints), and the cap keeps
+    that true for a subtotal the rules never let through.
+    """
+    if coupon.kind == CouponKind.PERCENT:
+        discount = (subtotal_minor * coupon.value * 2 + 100) // 200
+    else:
+        discount = coupon.value
+    return max(0, min(discount, subtotal_minor - 1))

@@ -17,6 +17,7 @@ from accounts.security_events import security_event
 from menu.pantry.selectors import Portion
 from menu.pantry.services import stock_release, stock_reserve, stock_use, stock_waste_cooked
 from orders import state
+from orders.coupons.services import CouponUse, coupon_claim
 from orders.models import (
     SPECIAL_INSTRUCTIONS_MAX_LENGTH,
     Order,
@@ -81,6 +82,7 @@ def order_place(
     idempotency_key: str | None = None,
     pickup: Pickup | None = None,
     specials_allowed: bool = False,
+    coupon_code: str = "",
 ) -> tuple[Order, bool]:
     """Prices the lines from the menu and records the order, awaiting payment.
 
@@ -95,6 +97,9 @@ def order_place(
     transaction's last write (menu.pantry.services.stock_reserve, which locks
     the ingredient rows until the commit); an order the stock cannot cover is
     refused with OutOfStock (409) naming what ran out, and nothing is made.
+    A `coupon_code` is checked and its use counted in the same
+    transaction (orders.coupons.services.coupon_claim; CouponRefused, 400,
+    one message for every reason) and its discount recorded on the order.
     """
     if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
         return existing, False
@@ -114,6 +119,15 @@ def order_place(
             booking: Booking | None = None
             if paced and pickup is not None:
                 booking = slot_book(pickup=pickup, items=sum(line.quantity for line in priced), quote=quote)
+            coupon: CouponUse | None = None
+            if coupon_code:
+                coupon = coupon_claim(
+                    code=coupon_code,
+                    subtotal_minor=subtotal,
+                    customer_id=None if for_table or actor.user is None else actor.user.pk,
+                    contact_email=details.contact_email,
+                    now=timezone.now(),
+                )
             order = Order.objects.create(
                 customer=None if for_table else actor.user,
                 placed_by=actor.user if for_table else None,
@@ -128,11 +142,12 @@ def order_place(
                 special_instructions=details.special_instructions.strip(),
                 currency=settings.BRIGADE_CURRENCY,
                 subtotal_minor=subtotal,
-                total_minor=subtotal,
+                total_minor=subtotal - (coupon.discount_minor if coupon else 0),
                 idempotency_key=idempotency_key or None,
                 slot_starts_at=booking.slot_starts_at if booking else None,
                 promised_at=booking.promised_at if booking else None,
                 kitchen_release_at=booking.kitchen_release_at if booking else None,
+                **(coupon.order_fields() if coupon else {}),
             )
             OrderItem.objects.bulk_create(
                 OrderItem(

@@ -49,6 +49,9 @@ FINAL_STATUSES = frozenset({S.CANCELLED, S.REFUNDED})
 # Not cooked yet: an order ending from here gives its reserved stock back (menu.pantry);
 # one ending later has used it, and a refund then records it as waste.
 UNCOOKED_STATUSES = frozenset({S.AWAITING_PAYMENT, S.PAID})
+# An order is one of its coupon's uses while the restaurant is owed or holds its
+# money; cancelled (expired unpaid included) or refunded, it gives the use back.
+COUPON_USE_STATUSES = frozenset({S.AWAITING_PAYMENT, *MONEY_TAKEN_STATUSES})
 
 # PAYMENT_PAID_STATUSES and REFUNDABLE_PAYMENT_STATUSES (imported above) are
 # defined beside PaymentStatus, because a Payment asks one itself

@@ -18,7 +18,16 @@ from menu.pages import item_page, menu_page
 from menu.specials import specials_active
 from orders.cart import SessionCart
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
-from orders.forms import AddToCartForm, CancelOrderForm, CartLineForm, CartRemoveForm, CheckoutForm
+from orders.coupons.selectors import COUPON_REFUSED, CouponQuote, coupon_quote
+from orders.coupons.services import CouponRefused
+from orders.forms import (
+    AddToCartForm,
+    CancelOrderForm,
+    CartLineForm,
+    CartRemoveForm,
+    CheckoutForm,
+    CouponCodeForm,
+)
 from orders.models import Order, OrderStatus
 from orders.online_ordering import online_ordering_required
 from orders.pacing.selectors import pacing_quote
@@ -35,6 +44,8 @@ CHECKOUT_TOKENS_KEPT = 20
 # against BRIGADE_MAX_UNPAID_ORDERS_PER_GUEST (orders.checkout).
 PLACED_ORDERS_KEY = "placed_orders"
 PLACED_ORDERS_KEPT = 20
+# The coupon code applied at checkout (the coupon door): placing the order checks it again.
+COUPON_KEY = "checkout_coupon"
 
 
 def delivery_address_text(address: Address | None) -> str:
@@ -180,17 +191,60 @@ def _placed_orders(request: HttpRequest) -> list[int]:
     return [pk for pk in request.session.get(PLACED_ORDERS_KEY, []) if isinstance(pk, int)]
 
 
+def _applied_code(request: HttpRequest) -> str:
+    code = request.session.get(COUPON_KEY, "")
+    return code if isinstance(code, str) else ""
+
+
+def _applied_coupon(request: HttpRequest, subtotal_minor: int, errors: list[str]) -> CouponQuote | None:
+    """The applied code's discount on the cart as it is now; a code that stopped applying is dropped."""
+    code = _applied_code(request)
+    if not code:
+        return None
+    user_id = request.user.pk if request.user.is_authenticated else None
+    applied = coupon_quote(code=code, subtotal_minor=subtotal_minor, customer_id=user_id)
+    if applied is None:
+        request.session.pop(COUPON_KEY, None)
+        if COUPON_REFUSED not in errors:
+            errors.append(COUPON_REFUSED)
+    return applied
+
+
 def _checkout_page(
-    request: HttpRequest, form: CheckoutForm, errors: list[str], status: int = 200
+    request: HttpRequest,
+    form: CheckoutForm,
+    errors: list[str],
+    status: int = 200,
+    coupon_form: CouponCodeForm | None = None,
 ) -> HttpResponse:
     # The ready time and the slots are quoted for what is in the cart now.
     quote = pacing_quote(items=sum(line.quantity for line in SessionCart(request.session).cart_lines()))
-    return render(
-        request,
-        "orders/checkout.html",
-        {**_cart_context(request), "form": form, "errors": errors, "quote": quote},
-        status=status,
-    )
+    cart = _cart_context(request)
+    errors = list(errors)
+    coupon = _applied_coupon(request, int(cart["subtotal_minor"]), errors)  # type: ignore[call-overload]
+    discount = coupon.discount_minor if coupon else 0
+    context = {
+        **cart,
+        "form": form,
+        "errors": errors,
+        "quote": quote,
+        "coupon": coupon,
+        "coupon_form": coupon_form or CouponCodeForm(),
+        "total_minor": int(cart["subtotal_minor"]) - discount,  # type: ignore[call-overload]
+    }
+    return render(request, "orders/checkout.html", context, status=status)
+
+
+def _checkout_initial(request: HttpRequest) -> dict[str, object]:
+    initial: dict[str, object] = {"checkout_token": _issue_checkout_token(request), "order_type": "pickup"}
+    if request.user.is_authenticated:
+        initial |= {
+            "contact_name": request.user.get_full_name(),
+            "contact_email": request.user.email,
+            "contact_phone": request.user.phone,
+            "delivery_address": delivery_address_text(default_address_for(user=request.user)),
+        }
+    return initial
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -202,15 +256,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         if not len(cart):
             messages.info(request, "Your cart is empty: add something from the menu first.")
             return redirect("orders:cart")
-        initial = {"checkout_token": _issue_checkout_token(request), "order_type": "pickup"}
-        if request.user.is_authenticated:
-            initial |= {
-                "contact_name": request.user.get_full_name(),
-                "contact_email": request.user.email,
-                "contact_phone": request.user.phone,
-                "delivery_address": delivery_address_text(default_address_for(user=request.user)),
-            }
-        return _checkout_page(request, CheckoutForm(initial=initial), [])
+        return _checkout_page(request, CheckoutForm(initial=_checkout_initial(request)), [])
 
     form = CheckoutForm(request.POST)
     if not form.is_valid():
@@ -240,8 +286,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
             visitor_order_ids=_placed_orders(request),
             pickup=data["when"],
             specials_allowed=_specials_allowed(request),
+            coupon_code=_applied_code(request),
         )
     except ApplicationError as error:
+        if isinstance(error, CouponRefused):
+            # Used up or gone since it was applied: the page shows the total without it.
+            request.session.pop(COUPON_KEY, None)
         if "cancelled_order" in error.data:
             # The token made an order that is gone now: the next try needs a fresh one.
             form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
@@ -251,10 +301,44 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _checkout_page(request, form, [error.message], status=error.status)
     if not result.keep_cart:
         cart.clear()
+        request.session.pop(COUPON_KEY, None)
         request.session[PLACED_ORDERS_KEY] = [*_placed_orders(request), result.order.pk][-PLACED_ORDERS_KEPT:]
     if result.next_step == CheckoutStep.PAY_AT_TABLE:
         messages.success(request, f"Order {result.order.number} is placed for {result.order.where()}.")
     return redirect(result.next_url)
+
+
+@require_POST
+@online_ordering_required
+@rate_limited("coupon")
+def checkout_coupon(request: HttpRequest) -> HttpResponse:
+    """Applies a coupon code to the checkout: the door a code guesser meets, behind its own budget."""
+    form = CouponCodeForm(request.POST)
+    if form.is_valid():
+        subtotal = int(_cart_context(request)["subtotal_minor"])  # type: ignore[call-overload]
+        user_id = request.user.pk if request.user.is_authenticated else None
+        applied = coupon_quote(code=form.cleaned_data["code"], subtotal_minor=subtotal, customer_id=user_id)
+        if applied is not None:
+            request.session[COUPON_KEY] = applied.code
+            messages.success(request, f"Code {applied.code} applied: {applied.offer}.")
+            return redirect("orders:checkout")
+        error = ApplicationError(COUPON_REFUSED, code=CouponRefused.default_code)
+    else:
+        error = ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
+    # Nothing changes: a code applied before stays applied.
+    if wants_json(request):
+        return error_json(400, error.code, error.message)
+    form_again = CheckoutForm(initial=_checkout_initial(request))
+    return _checkout_page(request, form_again, [error.message], status=400, coupon_form=form)
+
+
+@require_POST
+@online_ordering_required
+@rate_limited("cart")
+def checkout_coupon_remove(request: HttpRequest) -> HttpResponse:
+    request.session.pop(COUPON_KEY, None)
+    messages.info(request, "Coupon code removed.")
+    return redirect("orders:checkout")
 
 
 def _viewable_order(request: HttpRequest, token: str) -> Order:

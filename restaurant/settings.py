@@ -120,6 +120,7 @@ TEMPLATES = [
                 "accounts.context_processors.roles",
                 "orders.context_processors.cart",
                 "orders.context_processors.online_ordering",
+                "orders.context_processors.coupon_banner",
             ],
         },
     },

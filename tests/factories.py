@@ -13,6 +13,7 @@ from menu.models import (
     ModifierOption,
     Unit,
 )
+from orders.coupons.models import Coupon, CouponKind
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -86,3 +87,14 @@ class IngredientFactory(factory.django.DjangoModelFactory):
     unit = Unit.PIECE
     par_level = 100
     reorder_point = 10
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """10% off, no minimum, no limits, on: each test sets the rule it is about."""
+
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"CODE{n}")
+    kind = CouponKind.PERCENT
+    value = 10

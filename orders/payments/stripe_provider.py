@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import stripe
 from django.conf import settings
 
+from menu.money import format_money
 from orders.payments.base import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
@@ -27,7 +28,7 @@ from orders.payments.base import (
 
 if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
-    from stripe.params.checkout import SessionCreateParams
+    from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
     from orders.models import Order, Payment
 
@@ -71,17 +72,7 @@ class StripeProvider:
             "success_url": return_url,
             "cancel_url": return_url,
             "customer_email": order.contact_email,
-            "line_items": [
-                {
-                    "quantity": line.quantity,
-                    "price_data": {
-                        "currency": order.currency.lower(),
-                        "unit_amount": line.unit_price_minor,
-                        "product_data": {"name": line.name},
-                    },
-                }
-                for line in order.items.all()
-            ],
+            "line_items": _line_items(order),
         }
         try:
             session = self._client().v1.checkout.sessions.create(
@@ -137,3 +128,37 @@ class StripeProvider:
             # Stripe writes currencies in lower case; we keep ISO 4217's upper case.
             currency=currency.upper() if isinstance(currency, str) else None,
         )
+
+
+def _line_items(order: Order) -> list[SessionCreateParamsLineItem]:
+    """What Stripe shows and charges: the order's lines, or one line of the total after a discount.
+
+    Stripe takes no negative line, and its own discounts need a coupon made
+    at Stripe; one line of our total keeps the amount charged the amount the
+    order asks (a different one would be refunded as a mismatch).
+    """
+    currency = order.currency.lower()
+    if order.discount_minor:
+        discount = format_money(order.discount_minor, order.currency)
+        name = f"Order {order.number} (code {order.coupon_code}: -{discount})"
+        return [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": order.total_minor,
+                    "product_data": {"name": name},
+                },
+            }
+        ]
+    return [
+        {
+            "quantity": line.quantity,
+            "price_data": {
+                "currency": currency,
+                "unit_amount": line.unit_price_minor,
+                "product_data": {"name": line.name},
+            },
+        }
+        for line in order.items.all()
+    ]

@@ -44,3 +44,8 @@ def pickup_details(**overrides: object) -> dict[str, object]:
 def checkout(client: Client, token: str | None = None, **details: object):
     token = token or checkout_token(client)
     return client.post(reverse("orders:checkout"), {"checkout_token": token, **pickup_details(**details)})
+
+
+def apply_coupon(client: Client, code: object, **headers: object):
+    """Types a code into the checkout's coupon field and presses Apply."""
+    return client.post(reverse("orders:checkout_coupon"), {"code": code}, **headers)

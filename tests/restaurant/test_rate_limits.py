@@ -109,6 +109,26 @@ def test_a_signed_in_user_has_one_budget_across_sessions_and_addresses(small_men
     assert add_to_cart(neighbour, small_menu.fries).status_code == 302
 
 
+def test_every_budget_of_a_door_is_checked_wherever_it_stands_in_the_list(small_menu, actors, budgets):
+    budgets(cart="2/m/session,100/m/ip,100/m/user")
+    client = _client_with_session()
+
+    statuses = [add_to_cart(client, small_menu.fries).status_code for _ in range(3)]
+
+    # The session's budget, first of three, is the one that trips.
+    assert statuses == [302, 302, 429]
+
+
+def test_a_visitor_no_budget_applies_to_passes_untouched(small_menu, budgets):
+    budgets(cart="1/m/user")
+    guest = Client(REMOTE_ADDR=ATTACKER_IP)
+
+    answers = [add_to_cart(guest, small_menu.fries) for _ in range(2)]
+
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert "RateLimit-Remaining" not in answers[-1]
+
+
 @pytest.mark.parametrize("trusted_proxies", [0, 1])
 def test_rotating_x_forwarded_for_from_one_connection_is_still_one_client(
     small_menu, budgets, settings, trusted_proxies
