@@ -88,9 +88,9 @@ def _retire_coupons(until: datetime) -> list[RetiredCoupon]:
 def inventory_night_build(*, night: date, now: datetime | None = None) -> tuple[InventoryReport, bool]:
     """The report of one night, built if it was not; returns it and whether this call built it.
 
-    Only a night that is over can be built. The build releases what cancelled
-    and refunded orders still hold, retires the coupons that expired by the
-    night's end, and reads the night's use against its recipes, what was
+    Only a night that is over can be built. Last night's build releases what
+    cancelled and refunded orders still hold; every build retires the coupons
+    that expired by the night's end, and reads the night's use against its recipes, what was
     under its reorder point at the night's end, and 14 days of use for the
     chart. The managers' email is queued after commit.
     """
@@ -110,7 +110,10 @@ def inventory_night_build(*, night: date, now: datetime | None = None) -> tuple[
         with transaction.atomic():
             # First, so a second builder of this night waits here instead of doing the work twice.
             report = InventoryReport.objects.create(night=night, built_at=now)
-            report.released = _release_ended_orders()
+            # Which ended orders still hold stock is a question about now: last night's report
+            # answers it, a night caught up (or rebuilt by hand) long after does not.
+            if night == selectors.last_complete_night(now):
+                report.released = _release_ended_orders()
             report.retired_coupons = _retire_coupons(window.end)
             report.variance = selectors.night_variance(window)
             report.low_stock = selectors.low_stock_at(window.end)

@@ -8,12 +8,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.roles import Actor, Role
+from menu.models import StockMovement
 from menu.pantry.services import stock_waste
 from orders.coupons.models import Coupon
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderEvent, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.conftest import STOCKROOM, Pantry, SmallMenu
@@ -68,3 +70,13 @@ def a_busy_night(menu: SmallMenu, pantry: Pantry) -> Night:
     )
     expired = CouponFactory(code="SUMMER", valid_until=timezone.now() - timedelta(minutes=1))
     return Night(cooked=cooked, left_holding=left_holding, expired=expired)
+
+
+def all_a_day_earlier() -> None:
+    """Moves what happened so far back one day (ledger, audit trail, orders, coupons' ends): for a test
+    whose job reports last night, as a real one does, rather than tonight."""
+    day = timedelta(days=1)
+    StockMovement.objects.update(created_at=F("created_at") - day)
+    OrderEvent.objects.update(created_at=F("created_at") - day)
+    Order.objects.update(created_at=F("created_at") - day)
+    Coupon.objects.filter(valid_until__isnull=False).update(valid_until=F("valid_until") - day)

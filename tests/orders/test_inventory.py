@@ -195,11 +195,25 @@ def test_a_missed_night_is_caught_up_by_the_next_run(small_menu, pantry, actors,
     # When it runs again at 02:00
     built = committed(inventory_nightly_run, now=after(tonight()))
 
-    # Then every night since is built, oldest first, each mailed once; tonight's use is tonight's only
+    # Then every night since is built, oldest first, each mailed once; tonight's use is tonight's only,
+    # and the hold left by an ended order is released by the newest
     assert [report.night for report in built] == [tonight() - timedelta(days=n) for n in (2, 1, 0)]
     assert [report.variance for report in built[:2]] == [[], []]
+    assert [len(report.released) for report in built] == [0, 0, 1]
     assert len(mail.outbox) == 3
     assert InventoryReport.objects.filter(email_sent_at__isnull=True).count() == 1  # the seeded one
+
+
+@pytest.mark.django_db
+def test_an_older_night_built_by_hand_leaves_holds_to_last_nights_report(small_menu, pantry, actors):
+    night = a_busy_night(small_menu, pantry)
+
+    report, _ = inventory_night_build(night=tonight() - timedelta(days=1), now=after(tonight()))
+
+    assert report.released == []
+    assert (
+        StockMovement.objects.filter(order_id=night.left_holding.pk, kind=MovementKind.RELEASE).count() == 0
+    )
 
 
 @pytest.mark.django_db
