@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean bench bench-rush bench-pages
+.PHONY: run test lint format clean bench bench-rush bench-pages bench-stock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(VENV)/.dev-installed
 # A lunch rush through the real pages in the production set-up (docs/BENCHMARKS.md).
 bench-rush: $(VENV)/.dev-installed
 	$(BIN)/python bench/rush.py $(BENCH_ARGS)
+
+# Checkout with stock reservation against checkout without it, in the same run (docs/BENCHMARKS.md).
+bench-stock: $(VENV)/.dev-installed
+	$(BIN)/python bench/checkout_stock.py $(BENCH_ARGS)
 
 # /menu/ against a bare Django view on gunicorn (2 workers), PostgreSQL and Redis; needs wrk.
 bench-pages: $(VENV)/.dev-installed

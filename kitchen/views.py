@@ -23,6 +23,7 @@ from accounts.roles import Actor
 from kitchen.models import OPEN_TICKET_STATUSES, Station, TicketStatus
 from kitchen.selectors import all_day_counts, board_seq, board_stations, board_tickets, ticket_states
 from kitchen.services import TICKET_MOVES, ticket_move
+from menu.pantry.selectors import menu_sold_out
 from restaurant.error_views import error_json, wants_json
 from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm, version_field
@@ -54,6 +55,8 @@ def _board_page(
         "open_tickets": [t for t in shown if t.status in OPEN_TICKET_STATUSES],
         "recallable": [t for t in shown if t.status == TicketStatus.BUMPED],
         "all_day": all_day_counts(shown),
+        # What the menu cannot sell now: 86ed by a manager, or out of stock (menu.pantry).
+        "sold_out": menu_sold_out(),
         "errors": errors or [],
     }
     return render(request, "kitchen/board.html", context, status=status)

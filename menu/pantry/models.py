@@ -191,6 +191,8 @@ class StockMovement(models.Model):
     actor_label = models.CharField(max_length=150)
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A form's one-time token: the same delivery, waste or count sent twice is recorded once.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ("-created_at", "-id")

@@ -17,10 +17,10 @@ rush of orders does not rebuild the menu at every checkout.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Actor
@@ -66,6 +66,7 @@ def _movement(
     reserved_change: Decimal = ZERO,
     order_id: int | None = None,
     reason: str = "",
+    idempotency_key: str | None = None,
 ) -> StockMovement:
     return StockMovement(
         ingredient=ingredient,
@@ -76,7 +77,23 @@ def _movement(
         actor=actor.user,
         actor_label=actor.label[:150],
         reason=reason[:REASON_MAX_LENGTH],
+        idempotency_key=idempotency_key or None,
     )
+
+
+def _once(idempotency_key: str | None, record: Callable[[], StockMovement]) -> tuple[StockMovement, bool]:
+    """Records a movement unless its key recorded one before; (movement, created)."""
+    if idempotency_key and (done := StockMovement.objects.filter(idempotency_key=idempotency_key).first()):
+        return done, False
+    try:
+        return record(), True
+    except IntegrityError:
+        # The same form sent twice at once: the other one's movement stands.
+        if idempotency_key and (
+            done := StockMovement.objects.filter(idempotency_key=idempotency_key).first()
+        ):
+            return done, False
+        raise
 
 
 def _write(ingredients: Sequence[Ingredient], movements: Sequence[StockMovement]) -> None:
@@ -317,10 +334,28 @@ def stock_waste_cooked(*, order_id: int, actor: Actor, reason: str) -> dict[int,
 
 
 def stock_deliver(
-    *, ingredient_id: int, quantity: object, unit: str, actor: Actor, reason: str = ""
-) -> StockMovement:
-    """Stock arrived: on hand goes up by `quantity` (in the ingredient's unit)."""
+    *,
+    ingredient_id: int,
+    quantity: object,
+    unit: str,
+    actor: Actor,
+    reason: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[StockMovement, bool]:
+    """Stock arrived: on hand goes up by `quantity` (in the ingredient's unit).
+
+    Returns (movement, created); a key that recorded a movement before returns that one.
+    """
     amount = _quantity(quantity)
+    return _once(
+        idempotency_key,
+        lambda: _deliver(ingredient_id, amount, unit=unit, actor=actor, reason=reason, key=idempotency_key),
+    )
+
+
+def _deliver(
+    ingredient_id: int, amount: Decimal, *, unit: str, actor: Actor, reason: str, key: str | None
+) -> StockMovement:
     with transaction.atomic():
         ingredient = _one_locked(ingredient_id)
         _check_unit(ingredient, unit)
@@ -332,6 +367,7 @@ def stock_deliver(
             on_hand_change=amount,
             actor=actor,
             reason=reason.strip() or "delivery",
+            idempotency_key=key,
         )
         _write([ingredient], [movement])
         _menu_changed_if_crossed([(ingredient.pk, before, ingredient.available)])
@@ -340,15 +376,33 @@ def stock_deliver(
 
 
 def stock_waste(
-    *, ingredient_id: int, quantity: object, unit: str, actor: Actor, reason: str
-) -> StockMovement:
-    """Stock thrown away (spoiled, dropped): on hand goes down. A reason is required."""
+    *,
+    ingredient_id: int,
+    quantity: object,
+    unit: str,
+    actor: Actor,
+    reason: str,
+    idempotency_key: str | None = None,
+) -> tuple[StockMovement, bool]:
+    """Stock thrown away (spoiled, dropped): on hand goes down. A reason is required.
+
+    Returns (movement, created), as stock_deliver.
+    """
     amount = _quantity(quantity)
     reason = reason.strip()
     if not reason:
         raise ApplicationError(
             "Say why it was thrown away.", code="reason_required", data={"field": "reason"}
         )
+    return _once(
+        idempotency_key,
+        lambda: _waste(ingredient_id, amount, unit=unit, actor=actor, reason=reason, key=idempotency_key),
+    )
+
+
+def _waste(
+    ingredient_id: int, amount: Decimal, *, unit: str, actor: Actor, reason: str, key: str | None
+) -> StockMovement:
     with transaction.atomic():
         ingredient = _one_locked(ingredient_id)
         _check_unit(ingredient, unit)
@@ -362,7 +416,12 @@ def stock_waste(
         before = ingredient.available
         ingredient.on_hand -= amount
         movement = _movement(
-            ingredient=ingredient, kind=MovementKind.WASTE, on_hand_change=-amount, actor=actor, reason=reason
+            ingredient=ingredient,
+            kind=MovementKind.WASTE,
+            on_hand_change=-amount,
+            actor=actor,
+            reason=reason,
+            idempotency_key=key,
         )
         _write([ingredient], [movement])
         _menu_changed_if_crossed([(ingredient.pk, before, ingredient.available)])
@@ -371,15 +430,31 @@ def stock_waste(
 
 
 def stock_count(
-    *, ingredient_id: int, counted: object, unit: str, actor: Actor, reason: str = ""
-) -> StockMovement:
+    *,
+    ingredient_id: int,
+    counted: object,
+    unit: str,
+    actor: Actor,
+    reason: str = "",
+    idempotency_key: str | None = None,
+) -> tuple[StockMovement, bool]:
     """A stock count: on hand becomes what was counted, by a correction movement of the difference.
 
     A count that agrees is recorded too (a correction of zero): it says when
     the level was last checked. A count below what is reserved is the truth
-    and is recorded; the items it leaves short show sold out.
+    and is recorded; the items it leaves short show sold out. Returns
+    (movement, created), as stock_deliver.
     """
     amount = _quantity(counted, field="counted", allow_zero=True)
+    return _once(
+        idempotency_key,
+        lambda: _count(ingredient_id, amount, unit=unit, actor=actor, reason=reason, key=idempotency_key),
+    )
+
+
+def _count(
+    ingredient_id: int, amount: Decimal, *, unit: str, actor: Actor, reason: str, key: str | None
+) -> StockMovement:
     with transaction.atomic():
         ingredient = _one_locked(ingredient_id)
         _check_unit(ingredient, unit)
@@ -392,6 +467,7 @@ def stock_count(
             on_hand_change=correction,
             actor=actor,
             reason=reason.strip() or f"counted {amount} {ingredient.unit}",
+            idempotency_key=key,
         )
         _write([ingredient], [movement])
         _menu_changed_if_crossed([(ingredient.pk, before, ingredient.available)])

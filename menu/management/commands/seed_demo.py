@@ -31,6 +31,7 @@ from menu.models import (
     ModifierGroup,
     ModifierOption,
 )
+from menu.pantry.demo import pantry_seed
 
 CodedT = TypeVar("CodedT", Allergen, DietaryTag)
 
@@ -540,6 +541,7 @@ class Command(BaseCommand):
             tags = self._seed_codes(DietaryTag, DIETARY_TAGS)
             groups = self._seed_modifier_groups()
             self._seed_menu(allergens, tags, groups)
+            pantry = pantry_seed()
             self._seed_roles_and_users()
 
         sold_out = MenuItem.objects.filter(is_available=False).count()
@@ -554,6 +556,7 @@ class Command(BaseCommand):
                 f"{ModifierGroup.objects.count()} modifier groups, "
                 f"{ModifierOption.objects.count()} options, "
                 f"{MenuItemModifierGroup.objects.count()} item-group links, "
+                f"{pantry['ingredients']} ingredients in {pantry['recipes']} recipes, "
                 f"{User.objects.filter(email__in=[u['email'] for u in DEMO_USERS]).count()} demo users."
             )
         )
