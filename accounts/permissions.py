@@ -122,6 +122,11 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.add_openinghours",
         "orders.change_openinghours",
         "orders.delete_openinghours",
+        # Coupons: a used one is never deleted (its orders point at it), only switched off.
+        "orders.view_coupon",
+        "orders.add_coupon",
+        "orders.change_coupon",
+        "orders.delete_coupon",
     ),
     C.MANAGE_PEOPLE: (
         "accounts.view_user",

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,11 +15,13 @@ from accounts.roles import Actor
 from orders.coupons.selectors import COUPON_REFUSED, email_normalized
 from orders.coupons.services import coupon_retire_expired
 from orders.models import Coupon, CouponKind, Order, OrderStatus, Payment, PaymentStatus
+from orders.pacing.selectors import pacing_quote
 from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
 from orders.payments.services import orders_expire_unpaid
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
 from orders.views import COUPON_KEY
+from tests.concurrency import run_simultaneously
 from tests.conftest import client_for
 from tests.factories import CouponFactory
 from tests.orders.flows import add_to_cart, apply_coupon, checkout
@@ -205,7 +208,9 @@ def test_a_code_sent_with_the_checkout_form_itself_is_refused_and_places_nothing
     assert Order.objects.count() == 0
 
 
-def test_guessing_codes_runs_into_the_coupon_budget_and_ordering_does_not_spend_it(client, small_menu, settings):
+def test_guessing_codes_runs_into_the_coupon_budget_and_ordering_does_not_spend_it(
+    client, small_menu, settings
+):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "coupon": "3/m/session,100/m/ip"}
     CouponFactory(code="REAL")
     _cart(client, small_menu)
@@ -284,7 +289,10 @@ def test_an_unpaid_order_that_expires_gives_its_use_back(client, small_menu, set
     CouponFactory(code="LAST", max_uses=1)
     order = _ordered_with(client, small_menu, "LAST")
 
-    assert orders_expire_unpaid(now=timezone.now() + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES + 1)) == 1
+    assert (
+        orders_expire_unpaid(now=timezone.now() + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES + 1))
+        == 1
+    )
 
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELLED
@@ -315,7 +323,9 @@ def test_a_paid_order_cancelled_by_its_customer_is_refunded_and_gives_its_use_ba
 
 def _admin_refund(manager, order, amount: str):
     changelist = reverse("admin:orders_order_changelist")
-    form = manager.post(changelist, {"action": "refund_order", "_selected_action": [order.pk]}).content.decode()
+    form = manager.post(
+        changelist, {"action": "refund_order", "_selected_action": [order.pk]}
+    ).content.decode()
     token = form.split('name="token" value="')[1].split('"')[0]
     return manager.post(
         changelist,
@@ -350,3 +360,211 @@ def test_a_refund_of_a_discounted_order_is_capped_at_what_was_paid(client, small
         PaymentStatus.REFUNDED,
         OrderStatus.REFUNDED,
     )
+
+
+# ---------------------------------------------------------------- the race for the last uses
+
+
+def _tries(clients, when: str) -> list[object]:
+    """One thread's share of the checkouts, one after another: each answer's status, or what it raised."""
+    outcomes: list[object] = []
+    for one in clients:
+        try:
+            outcomes.append(checkout(one, token=one.prepared_token, when=when).status_code)
+        except Exception as error:  # noqa: BLE001 - the test counts whatever happened
+            outcomes.append(error)
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_hundred_simultaneous_checkouts_for_a_ten_use_coupon_make_exactly_ten_orders_with_it(small_menu):
+    # Given a 10-use coupon and 100 guests, each with a cart, the code applied and a checkout form open
+    CouponFactory(code="TEN-ONLY", max_uses=10)
+    guests = []
+    for _ in range(100):
+        guest = client_for(None)
+        _cart(guest, small_menu)
+        assert apply_coupon(guest, "TEN-ONLY").status_code == 302
+        page = guest.get(reverse("orders:checkout")).content.decode()
+        guest.prepared_token = page.split('name="checkout_token" value="')[1].split('"')[0]
+        guests.append(guest)
+
+    # When they all place their orders at once (20 connections: PostgreSQL's limit is shared),
+    # each thread for its own pickup slot, so that the slots' locks do not queue them first
+    slots = [offer.starts_at.isoformat() for offer in pacing_quote(items=2).open_slots[:20]]
+    shares = [guests[n::20] for n in range(20)]
+    outcomes = [
+        outcome
+        for share in run_simultaneously(*(lambda n=n: _tries(shares[n], slots[n]) for n in range(20)))
+        for outcome in share
+    ]
+
+    # Then exactly 10 orders carry the coupon, and the other 90 were told, placing nothing
+    assert outcomes.count(302) == 10, outcomes
+    assert outcomes.count(400) == 90, outcomes
+    assert Order.objects.filter(coupon__code="TEN-ONLY").count() == 10
+    assert Order.objects.count() == 10
+
+
+# ---------------------------------------------------------------- retired when expired
+
+
+def test_retiring_switches_off_the_coupons_past_their_date_returns_them_and_a_second_run_does_nothing():
+    now = timezone.now()
+    gone = CouponFactory(code="GONE", valid_until=now - timedelta(days=1))
+    just_gone = CouponFactory(code="AT-MIDNIGHT", valid_until=now)
+    CouponFactory(code="LATER", valid_until=now + timedelta(minutes=1))
+    CouponFactory(code="FOREVER")
+    CouponFactory(code="OFF-ALREADY", is_active=False, valid_until=now - timedelta(days=3))
+
+    retired = coupon_retire_expired(now=now)
+
+    assert [coupon.code for coupon in retired] == ["AT-MIDNIGHT", "GONE"]
+    assert all(not coupon.is_active and coupon.retired_at == now for coupon in retired)
+    assert set(Coupon.objects.filter(is_active=False).values_list("code", flat=True)) == {
+        "AT-MIDNIGHT",
+        "GONE",
+        "OFF-ALREADY",
+    }
+    gone.refresh_from_db()
+    just_gone.refresh_from_db()
+    assert gone.retired_at == just_gone.retired_at == now
+    assert coupon_retire_expired(now=now) == []
+
+
+# ---------------------------------------------------------------- admin
+
+
+def _coupon_form(**overrides: str) -> dict[str, str]:
+    return {
+        "code": "summer-25",
+        "kind": "percent",
+        "value": "25",
+        "minimum_subtotal_minor": "0",
+        "valid_from_0": "",
+        "valid_from_1": "",
+        "valid_until_0": "",
+        "valid_until_1": "",
+        "max_uses": "",
+        "max_uses_per_customer": "1",
+        "is_active": "on",
+        **overrides,
+    }
+
+
+def test_a_manager_adds_a_coupon_in_admin_and_its_code_is_kept_in_capitals(actors):
+    manager = client_for(actors.manager)
+
+    added = manager.post(reverse("admin:orders_coupon_add"), _coupon_form())
+
+    assert added.status_code == 302, added.content.decode()
+    coupon = Coupon.objects.get()
+    assert (coupon.code, coupon.kind, coupon.value, coupon.max_uses_per_customer) == (
+        "SUMMER-25",
+        "percent",
+        25,
+        1,
+    )
+    listing = manager.get(reverse("admin:orders_coupon_changelist")).content.decode()
+    assert "SUMMER-25" in listing and "25% off" in listing
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"code": "Summer-25"}, "That code exists already."),
+        ({"code": "SUMMER 25"}, "A code is letters (A–Z), digits and dashes"),
+        ({"value": "100"}, "A percentage is from 1 to 99."),
+        ({"kind": "amount", "value": "500", "minimum_subtotal_minor": "500"}, "more than the amount off"),
+        (
+            {
+                "valid_from_0": "2026-12-24",
+                "valid_from_1": "10:00",
+                "valid_until_0": "2026-12-24",
+                "valid_until_1": "09:00",
+            },
+            "Valid until must be after valid from.",
+        ),
+        ({"show_in_banner": "on"}, "Another coupon is in the banner already"),
+    ],
+)
+def test_admin_refuses_a_coupon_that_breaks_a_rule_with_the_rule(actors, overrides, error):
+    CouponFactory(code="SUMMER-25", show_in_banner=True)
+    manager = client_for(actors.manager)
+
+    refused = manager.post(reverse("admin:orders_coupon_add"), _coupon_form(**{"code": "OTHER", **overrides}))
+
+    assert refused.status_code == 200
+    assert error in refused.content.decode()
+    assert Coupon.objects.count() == 1
+
+
+def test_a_used_coupon_cannot_be_deleted_in_admin_only_switched_off(client, small_menu, actors):
+    coupon = CouponFactory(code="TEN")
+    _ordered_with(client, small_menu, "TEN")
+    manager = client_for(actors.manager)
+
+    assert manager.get(reverse("admin:orders_coupon_delete", args=[coupon.pk])).status_code == 403
+    listing = manager.get(reverse("admin:orders_coupon_changelist")).content.decode()
+    assert '<td class="field-uses">1</td>' in listing
+
+
+# ---------------------------------------------------------------- the banner and the demo
+
+
+def test_the_demo_coupon_is_in_the_banner_of_the_kept_guest_menu_until_a_manager_switches_it_off(
+    client, small_menu, actors, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo_coupons", verbosity=0)
+        call_command("seed_demo_coupons", verbosity=0)  # safe to run again
+    welcome = Coupon.objects.get()
+    assert (welcome.code, welcome.value, welcome.minimum_subtotal_minor, welcome.show_in_banner) == (
+        "WELCOME10",
+        10,
+        2000,
+        True,
+    )
+    first = client.get(reverse("menu:index"))
+    again = client.get(reverse("menu:index"))  # a guest's whole page, kept per process
+    banner = (
+        'Use code <strong class="coupon-code">WELCOME10</strong> at checkout: '
+        "10% off orders of €20.00 or more."
+    )
+    assert banner in first.content.decode() and banner in again.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        switched = client_for(actors.manager).post(
+            reverse("admin:orders_coupon_change", args=[welcome.pk]),
+            {**_coupon_form(code="WELCOME10", value="10", minimum_subtotal_minor="2000"), "is_active": ""},
+        )
+
+    assert switched.status_code == 302
+    later = client.get(reverse("menu:index"), HTTP_IF_NONE_MATCH=first["ETag"])
+    assert later.status_code == 200 and "WELCOME10" not in later.content.decode()
+
+
+def test_a_banner_coupon_leaves_the_kept_page_and_its_etag_when_its_date_passes_without_a_save(
+    client, small_menu, monkeypatch
+):
+    ends = timezone.now() + timedelta(hours=1)
+    CouponFactory(code="LUNCH", show_in_banner=True, valid_until=ends)
+    shown = client.get(reverse("menu:index"))
+    assert "LUNCH" in shown.content.decode()
+
+    # An hour later by the clock, nothing saved, the menu version unchanged:
+    monkeypatch.setattr(timezone, "now", lambda: ends + timedelta(seconds=1))
+    after = client.get(reverse("menu:index"), HTTP_IF_NONE_MATCH=shown["ETag"])
+
+    assert after.status_code == 200 and "LUNCH" not in after.content.decode()
+    assert after["ETag"] != shown["ETag"]
+
+
+def test_a_banner_coupon_shows_on_the_checkout_page_too_and_nothing_personal_is_in_it(client, small_menu):
+    CouponFactory(code="TEN", show_in_banner=True, max_uses=1)
+    _cart(client, small_menu)
+
+    page = client.get(reverse("orders:checkout")).content.decode()
+
+    assert 'Use code <strong class="coupon-code">TEN</strong> at checkout: 10% off your order.' in page

@@ -15,7 +15,15 @@ import pytest
 from django.core import mail
 
 from accounts.roles import Actor
-from orders.models import OrderEventKind, OrderStatus, Payment, PaymentStatus, RefundStatus
+from orders.models import (
+    Coupon,
+    CouponKind,
+    OrderEventKind,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    RefundStatus,
+)
 from orders.payments.services import PaymentsUnavailable, payment_breaker, payment_refund, payment_start
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
@@ -315,3 +323,25 @@ def test_a_stripe_session_paid_in_another_currency_is_refunded_and_never_pays_th
     )
     assert [refund["amount"] for refund in fake_stripe.refunds] == [2800]
     assert mail.outbox == []
+
+
+def test_a_discounted_order_is_one_line_of_its_total_at_stripe(fake_stripe, small_menu):
+    # Stripe takes no negative line: the amount it charges must be the order's total after the discount.
+    Coupon.objects.create(code="TEN", kind=CouponKind.PERCENT, value=10)
+    order, _ = order_place(
+        lines=[CartLine(small_menu.burger.pk, 2, (small_menu.medium.pk,)), CartLine(small_menu.fries.pk, 1)],
+        details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
+        actor=Actor.guest(),
+        coupon_code="ten",
+    )
+
+    payment_start(order=order, return_url="http://testserver/")
+
+    _method, _path, params, _headers = fake_stripe.requests[-1]
+    assert order.total_minor == 2520
+    assert params["line_items[0][price_data][unit_amount]"] == ["2520"]
+    assert params["line_items[0][quantity]"] == ["1"]
+    assert params["line_items[0][price_data][product_data][name]"] == [
+        f"Order #{order.pk} (code TEN: -€2.80)"
+    ]
+    assert "line_items[1][quantity]" not in params
