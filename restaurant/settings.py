@@ -278,7 +278,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TIMEZONE = env_str("TIME_ZONE", "Europe/Dublin")
+# CELERY_TIMEZONE is TIME_ZONE (below, "Internationalisation"): beat's crontabs run on the restaurant's clock.
 # A task is acknowledged only when it has finished, and handed back to the
 # queue if its worker dies, so a crash never loses one; every task is
 # idempotent because of that.
@@ -488,6 +488,10 @@ RATELIMIT_IP_META_KEY = "restaurant.client_ip.client_ip"
 # ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-ie"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Dublin")
+# Celery evaluates a crontab in its app's time zone, so the nightly inventory's
+# 02:00 is 02:00 here in winter and in summer.
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#time-zones
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 # ISO 4217 code; every price is an integer count of this currency's minor unit.
