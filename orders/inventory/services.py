@@ -110,19 +110,26 @@ def inventory_night_build(*, night: date, now: datetime | None = None) -> tuple[
         with transaction.atomic():
             # First, so a second builder of this night waits here instead of doing the work twice.
             report = InventoryReport.objects.create(night=night, built_at=now)
+            # The reads first, so the rows locked below stay locked only until the commit (a
+            # release moves `reserved`, which none of these figures reads).
+            report.variance = selectors.night_variance(window)
+            report.low_stock = selectors.low_stock_at(window.end)
+            report.use_days, report.daily_use = selectors.daily_use(night)
+            # Coupons before ingredients: checkout locks a coupon, then the ingredient rows
+            # (order_place), and taking them the same way round means the two never wait in a circle.
+            report.retired_coupons = _retire_coupons(window.end)
             # Which ended orders still hold stock is a question about now: last night's report
             # answers it, a night caught up (or rebuilt by hand) long after does not.
             if night == selectors.last_complete_night(now):
                 report.released = _release_ended_orders()
-            report.retired_coupons = _retire_coupons(window.end)
-            report.variance = selectors.night_variance(window)
-            report.low_stock = selectors.low_stock_at(window.end)
-            report.use_days, report.daily_use = selectors.daily_use(night)
             report.save()
             transaction.on_commit(partial(task_named(SEND_TASK).delay, report.pk), robust=True)
     except IntegrityError:
         # Another builder of the same night committed first: its report is the one.
-        return InventoryReport.objects.get(night=night), False
+        first = InventoryReport.objects.filter(night=night).first()
+        if first is None:
+            raise
+        return first, False
     logger.info(
         "inventory report built",
         extra={
