@@ -242,6 +242,21 @@ def test_a_night_not_over_cannot_be_built(small_menu):
     assert not InventoryReport.objects.exists()
 
 
+@pytest.mark.django_db
+def test_a_report_whose_email_was_never_queued_is_mailed_by_the_next_run(small_menu, actors, committed):
+    # Given last night's report built while the broker was down: its email never left
+    InventoryReport.objects.create(night=tonight(), built_at=after(tonight()))
+
+    # When the job runs again later that morning
+    built = committed(inventory_nightly_run, now=after(tonight(), hour=9))
+
+    # Then nothing is built and the report is mailed, once
+    assert built == []
+    assert [m.to for m in mail.outbox] == [[actors.manager.email]]
+    committed(inventory_nightly_run, now=after(tonight(), hour=10))
+    assert len(mail.outbox) == 1
+
+
 # ---------------------------------------------------------------- by hand
 
 
@@ -316,6 +331,7 @@ def test_managers_read_the_report_in_admin_with_a_chart_and_cannot_change_it(sma
     assert "18100 g" in html and "SUMMER" in html and f"#{report.released[0]['order_id']}" in html
     assert "&lt;b&gt;Saffron&lt;/b&gt;" in html and "<b>Saffron</b>" not in html
     assert 'name="_save"' not in html
+    assert "script-src 'self'" in page["Content-Security-Policy"]
     assert manager.get(reverse("admin:orders_inventoryreport_add")).status_code == 403
     assert manager.post(reverse("admin:orders_inventoryreport_delete", args=[report.pk])).status_code == 403
     assert InventoryReport.objects.filter(pk=report.pk).exists()
