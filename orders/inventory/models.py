@@ -7,14 +7,22 @@ from typing import TypedDict
 
 from django.db import models
 
+from menu.pantry.models import Unit
+
 
 def quantity_text(quantity: Decimal) -> str:
     """A quantity as people read it and the report keeps it: 1250, 0.5, never 1250.000 or 1.25E+3."""
     return "0" if quantity == 0 else format(quantity.normalize(), "f")
 
 
+def unit_text(unit: str) -> str:
+    """A unit as the report prints it after a quantity: g, ml, pc."""
+    return "pc" if unit == Unit.PIECE else unit
+
+
 class LowStockLine(TypedDict):
     ingredient: str
+    # As printed after a quantity (unit_text): g, ml, pc.
     unit: str
     # Quantities are decimal strings in the ingredient's unit (quantity_text: "1250", "0.5").
     on_hand: str

@@ -25,7 +25,14 @@ from accounts.roles import Role
 from menu.pantry.models import Ingredient, MovementKind, StockMovement
 from menu.pantry.selectors import Portion, recipe_needs
 from orders import state
-from orders.inventory.models import DailyUse, InventoryReport, LowStockLine, VarianceLine, quantity_text
+from orders.inventory.models import (
+    DailyUse,
+    InventoryReport,
+    LowStockLine,
+    VarianceLine,
+    quantity_text,
+    unit_text,
+)
 from orders.models import Order, OrderEvent, OrderEventKind, OrderItem, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -189,7 +196,7 @@ def night_variance(window: Window) -> list[VarianceLine]:
         lines.append(
             VarianceLine(
                 ingredient=ingredients[pk].name,
-                unit=ingredients[pk].unit,
+                unit=unit_text(ingredients[pk].unit),
                 used=quantity_text(used),
                 predicted=quantity_text(expected),
                 variance=quantity_text(used - expected),
@@ -224,7 +231,7 @@ def low_stock_at(moment: datetime) -> list[LowStockLine]:
             lines.append(
                 LowStockLine(
                     ingredient=ingredient.name,
-                    unit=ingredient.unit,
+                    unit=unit_text(ingredient.unit),
                     on_hand=quantity_text(on_hand),
                     reorder_point=quantity_text(ingredient.reorder_point),
                     par_level=quantity_text(ingredient.par_level),
@@ -256,7 +263,7 @@ def daily_use(night: date) -> tuple[list[str], list[DailyUse]]:
     lines = [
         DailyUse(
             ingredient=ingredients[pk].name,
-            unit=ingredients[pk].unit,
+            unit=unit_text(ingredients[pk].unit),
             used=[quantity_text(used[pk].get(day, ZERO)) for day in days],
         )
         for pk in sorted(used, key=lambda pk: ingredients[pk].name)

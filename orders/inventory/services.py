@@ -40,6 +40,7 @@ from orders.inventory.models import (
     ReleasedQuantity,
     RetiredCoupon,
     quantity_text,
+    unit_text,
 )
 from orders.outbox.dead_letters import task_named
 from restaurant.errors import ApplicationError
@@ -65,7 +66,9 @@ def _release_ended_orders() -> list[ReleasedOrder]:
                 status=status,
                 ingredients=[
                     ReleasedQuantity(
-                        ingredient=names[pk].name, unit=names[pk].unit, quantity=quantity_text(held[pk])
+                        ingredient=names[pk].name,
+                        unit=unit_text(names[pk].unit),
+                        quantity=quantity_text(held[pk]),
                     )
                     for pk in sorted(held, key=lambda pk: names[pk].name)
                 ],

@@ -67,22 +67,22 @@ def test_the_report_lists_reorders_use_against_recipes_released_holds_and_retire
     # Then under the reorder point: patties, buns and potatoes, each with what brings it to par
     assert created
     assert report.low_stock == [
-        {"ingredient": "Beef patty", "unit": "piece", "on_hand": "8", "reorder_point": "10",
+        {"ingredient": "Beef patty", "unit": "pc", "on_hand": "8", "reorder_point": "10",
          "par_level": "100", "to_order": "92"},
-        {"ingredient": "Brioche bun", "unit": "piece", "on_hand": "8", "reorder_point": "10",
+        {"ingredient": "Brioche bun", "unit": "pc", "on_hand": "8", "reorder_point": "10",
          "par_level": "100", "to_order": "92"},
-        {"ingredient": "Cheddar slice", "unit": "piece", "on_hand": "3", "reorder_point": "10",
+        {"ingredient": "Cheddar slice", "unit": "pc", "on_hand": "3", "reorder_point": "10",
          "par_level": "100", "to_order": "97"},
         {"ingredient": "Potatoes", "unit": "g", "on_hand": "1900", "reorder_point": "4000",
          "par_level": "20000", "to_order": "18100"},
     ]  # fmt: skip
     # And use against recipes: the changed recipe predicts 4 patties where 2 were used
     assert report.variance == [
-        {"ingredient": "Beef patty", "unit": "piece", "used": "2", "predicted": "4", "variance": "-2",
+        {"ingredient": "Beef patty", "unit": "pc", "used": "2", "predicted": "4", "variance": "-2",
          "wasted": "0", "corrected": "0"},
-        {"ingredient": "Brioche bun", "unit": "piece", "used": "2", "predicted": "2", "variance": "0",
+        {"ingredient": "Brioche bun", "unit": "pc", "used": "2", "predicted": "2", "variance": "0",
          "wasted": "0", "corrected": "0"},
-        {"ingredient": "Cheddar slice", "unit": "piece", "used": "2", "predicted": "2", "variance": "0",
+        {"ingredient": "Cheddar slice", "unit": "pc", "used": "2", "predicted": "2", "variance": "0",
          "wasted": "0", "corrected": "0"},
         {"ingredient": "Potatoes", "unit": "g", "used": "0", "predicted": "0", "variance": "0",
          "wasted": "100", "corrected": "0"},
@@ -326,7 +326,7 @@ def test_managers_read_the_report_in_admin_with_a_chart_and_cannot_change_it(sma
     # The chart is drawn on the server: one SVG row per ingredient used, one bar per day
     assert html.count('role="img"') == 3
     assert html.count("<rect ") == 3 * 14
-    assert f"{tonight():%a %d %b}: 2 piece" in html
+    assert f"{tonight():%a %d %b}: 2 pc" in html
     assert "<script src=" not in html.split('id="content"')[1]
     assert "18100 g" in html and "SUMMER" in html and f"#{report.released[0]['order_id']}" in html
     assert "&lt;b&gt;Saffron&lt;/b&gt;" in html and "<b>Saffron</b>" not in html
