@@ -91,11 +91,12 @@ def _retire_coupons(until: datetime) -> list[RetiredCoupon]:
 def inventory_night_build(*, night: date, now: datetime | None = None) -> tuple[InventoryReport, bool]:
     """The report of one night, built if it was not; returns it and whether this call built it.
 
-    Only a night that is over can be built. Last night's build releases what
-    cancelled and refunded orders still hold; every build retires the coupons
-    that expired by the night's end, and reads the night's use against its recipes, what was
-    under its reorder point at the night's end, and 14 days of use for the
-    chart. The managers' email is queued after commit.
+    Only a night that is over can be built. Every build reads the night's
+    use against its recipes, what was under its reorder point at the night's
+    end and 14 days of use for the chart, and retires the coupons that
+    expired by the night's end; last night's also releases what cancelled
+    and refunded orders still hold. The managers' email is queued after
+    commit.
     """
     now = now or timezone.now()
     if night > selectors.last_complete_night(now):
