@@ -11,7 +11,6 @@ from django.db.models import F, Q, Sum
 
 from menu.models import MenuItem, ModifierOption
 from menu.pantry.models import (
-    Ingredient,
     MovementKind,
     OptionEffect,
     OptionRecipeLine,
@@ -133,16 +132,6 @@ def stock_used_for_order(*, order_id: int) -> dict[int, Decimal]:
     return {row["ingredient_id"]: -row["used"] for row in rows if row["used"] and row["used"] < 0}
 
 
-def stock_ledger_totals() -> dict[int, tuple[Decimal, Decimal]]:
-    """Per ingredient id, (on hand, reserved) as the ledger sums them: always the ingredient's levels."""
-    rows = (
-        StockMovement.objects.values("ingredient_id")
-        .annotate(on_hand=Sum("on_hand_change"), reserved=Sum("reserved_change"))
-        .order_by("ingredient_id")
-    )
-    return {row["ingredient_id"]: (row["on_hand"], row["reserved"]) for row in rows}
-
-
 @dataclass(frozen=True)
 class SoldOut:
     name: str
@@ -166,7 +155,3 @@ def menu_sold_out() -> list[SoldOut]:
         for option in options
     ]
     return sold_out
-
-
-def ingredients_named(*, ingredient_ids: Iterable[int]) -> dict[int, Ingredient]:
-    return Ingredient.objects.in_bulk(list(ingredient_ids))

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Actor
-from menu.pantry.selectors import ingredients_named
+from menu.pantry.models import Ingredient
 from menu.pantry.services import stock_release
 from orders.coupons.services import coupon_retire_expired
 from orders.inventory import selectors
@@ -59,7 +59,7 @@ def _release_ended_orders() -> list[ReleasedOrder]:
         held = stock_release(order_id=order_id, actor=NIGHTLY, reason=f"nightly inventory: order {status}")
         if not held:
             continue
-        names = ingredients_named(ingredient_ids=held)
+        names = Ingredient.objects.in_bulk(list(held))
         released.append(
             ReleasedOrder(
                 order_id=order_id,
