@@ -95,6 +95,8 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "kitchen.add_itemroute",
         "kitchen.change_itemroute",
         "kitchen.delete_itemroute",
+        # The nightly inventory reports the pantry; read-only, as the job writes them.
+        "orders.view_inventoryreport",
     ),
     C.MANAGE_ORDERS: (
         "orders.view_order",

@@ -13,6 +13,7 @@ class OrdersConfig(AppConfig):
         from orders import tasks as core_tasks  # noqa: F401
         from orders.coupons import signals as coupon_signals
         from orders.coupons.selectors import coupon_banner_token
+        from orders.inventory import tasks as inventory_tasks  # noqa: F401
         from orders.outbox import tasks as outbox_tasks  # noqa: F401
         from orders.outbox.services import outbox_subscribe
         from orders.partners import tasks as partners_tasks  # noqa: F401

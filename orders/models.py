@@ -257,6 +257,7 @@ class OrderEvent(models.Model):
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
 from orders.coupons.models import Coupon, CouponKind  # noqa: E402
+from orders.inventory.models import InventoryReport  # noqa: E402
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
 from orders.pacing.models import KitchenPacing, OpeningHours, PacingSlot  # noqa: E402
 from orders.partners.models import (  # noqa: E402
@@ -281,6 +282,7 @@ __all__ = [
     "Coupon",
     "CouponKind",
     "DeadLetter",
+    "InventoryReport",
     "KitchenPacing",
     "OpeningHours",
     "Order",

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -277,7 +278,7 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TIMEZONE = env_str("TIME_ZONE", "Europe/Dublin")
+# CELERY_TIMEZONE is TIME_ZONE (below, "Internationalisation"): beat's crontabs run on the restaurant's clock.
 # A task is acknowledged only when it has finished, and handed back to the
 # queue if its worker dies, so a crash never loses one; every task is
 # idempotent because of that.
@@ -331,12 +332,27 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.send_*": {"queue": "notifications"},
     "orders.tasks.deliver_*": {"queue": "webhooks"},
     "kitchen.tasks.*": {"queue": "orders"},
+    "orders.inventory_tasks.send_*": {"queue": "notifications"},
+    "orders.inventory_tasks.*": {"queue": "orders"},
 }
 # The schedule lives here, reviewed with the code. Run exactly one beat
 # process (`celery -A restaurant beat`), never `worker -B` on every worker.
 # The sweep publishes outbox events the after-commit relay could not (a
 # broker outage, a crash): how often it looks, in seconds.
 OUTBOX_SWEEP_SECONDS = env_float("OUTBOX_SWEEP_SECONDS", 30.0)
+# The nightly inventory runs at this hour of the restaurant's day (TIME_ZONE),
+# after closing: 2 is 02:00. It reports the local day that ended at midnight,
+# and every earlier night since the last report, at most
+# INVENTORY_CATCH_UP_NIGHTS of them (docs/decisions.md "Nightly inventory").
+INVENTORY_NIGHTLY_HOUR = 2
+INVENTORY_CATCH_UP_NIGHTS = env_int("INVENTORY_CATCH_UP_NIGHTS", 7)
+if INVENTORY_CATCH_UP_NIGHTS < 1:
+    raise ImproperlyConfigured("INVENTORY_CATCH_UP_NIGHTS must be at least 1.")
+# Tests only: every this many seconds instead of nightly, so a real beat fires
+# within a test. 0 (the default) is the nightly crontab.
+INVENTORY_NIGHTLY_EVERY_SECONDS = env_float("INVENTORY_NIGHTLY_EVERY_SECONDS", 0.0)
+if PRODUCTION and INVENTORY_NIGHTLY_EVERY_SECONDS:
+    raise ImproperlyConfigured("INVENTORY_NIGHTLY_EVERY_SECONDS is for tests: leave it unset in production.")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "orders.tasks.outbox_sweep", "schedule": OUTBOX_SWEEP_SECONDS},
     "expire-unpaid-orders": {"task": "orders.payment_tasks.orders_expire_unpaid", "schedule": 60.0},
@@ -353,6 +369,17 @@ CELERY_BEAT_SCHEDULE = {
     # process that died in between leaves it to this check (a few queries,
     # nothing sent unless the list changed).
     "kitchen-sold-out-check": {"task": "kitchen.tasks.board_sold_out_check", "schedule": 60.0},
+    # The nightly inventory (orders/inventory/): at 02:00 on the restaurant's
+    # clock, which CELERY_TIMEZONE makes the crontab's (02:00 is 02:00 local
+    # in winter and in summer). A run that finds a night built does nothing.
+    "inventory-nightly": {
+        "task": "orders.inventory_tasks.inventory_nightly",
+        "schedule": (
+            float(INVENTORY_NIGHTLY_EVERY_SECONDS)
+            if INVENTORY_NIGHTLY_EVERY_SECONDS
+            else crontab(hour=INVENTORY_NIGHTLY_HOUR, minute=0)
+        ),
+    },
 }
 
 # ------------------------------------------------------------------------------
@@ -465,6 +492,10 @@ RATELIMIT_IP_META_KEY = "restaurant.client_ip.client_ip"
 # ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-ie"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Dublin")
+# Celery evaluates a crontab in its app's time zone, so the nightly inventory's
+# 02:00 is 02:00 here in winter and in summer.
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#time-zones
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 # ISO 4217 code; every price is an integer count of this currency's minor unit.
@@ -566,6 +597,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 # than a send can take (the relay's timeout and a margin), or a slow send could
 # be repeated by a second worker.
 ORDER_EMAIL_CLAIM_SECONDS = env_int("ORDER_EMAIL_CLAIM_SECONDS", EMAIL_TIMEOUT + 5)
+# The same for the nightly inventory report to managers (orders/inventory/).
+INVENTORY_EMAIL_CLAIM_SECONDS = env_int("INVENTORY_EMAIL_CLAIM_SECONDS", EMAIL_TIMEOUT + 5)
 
 # ------------------------------------------------------------------------------
 # Security. Production behind a TLS-terminating proxy; see README "Production".

@@ -34,6 +34,8 @@ PINNED = {
     "orders.payment_tasks.orders_expire_unpaid": "orders",
     "kitchen.tasks.release_scheduled_orders": "orders",
     "kitchen.tasks.board_sold_out_check": "orders",
+    "orders.inventory_tasks.inventory_nightly": "orders",
+    "orders.inventory_tasks.send_inventory_report": "notifications",
 }
 
 # What a process that only set Django up (a web process, the admin) has registered.
