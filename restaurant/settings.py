@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "csp",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files, served from our own static files (no CDN, under our CSP).
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -533,11 +536,36 @@ ADMIN_PATH = env_str("ADMIN_PATH", "admin/").strip("/") + "/"
 # ------------------------------------------------------------------------------
 # REST framework
 # ------------------------------------------------------------------------------
+# https://www.django-rest-framework.org/api-guide/settings/
+# JSON only, in and out: no browsable API (its pages need inline script the
+# CSP refuses; /api/v1/docs/ is the human view). No DRF throttling: the API's
+# doors spend the one limiter of the pages (restaurant/rate_limits.py).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["restaurant.api.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "restaurant.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Largest JSON body an API door reads; an order of 40 lines is a few kilobytes.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Brigade API",
+    "DESCRIPTION": "The restaurant's menu, orders and kitchen for apps and delivery partners (docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # ------------------------------------------------------------------------------
