@@ -6,7 +6,7 @@ answering as documented in docs/api.md.
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 app_name = "api"
@@ -16,4 +16,5 @@ urlpatterns = [
     # The split view serves its start-up script as a file of ours instead of
     # an inline <script>, which the site's Content-Security-Policy refuses.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include("menu.api")),
 ]
