@@ -123,8 +123,8 @@ def rate_limit_spend(request: HttpRequest, name: str) -> Standing | None:
             method=UNSAFE,
             increment=True,
         )
-    if usage is not None:  # None: RATELIMIT_ENABLE off
-        usages.append((budget.key, usage))
+        if usage is not None:  # None: RATELIMIT_ENABLE off
+            usages.append((budget.key, usage))
     if not usages:
         return None
     # A count the cache could not make reads as count 0 of limit 0, refused
