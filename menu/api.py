@@ -24,12 +24,12 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from menu.cache import MenuSnapshot
 from menu.pages import not_modified_answer, with_caching
 from menu.selectors import menu_current
 from menu.specials import specials_active
+from restaurant.api.views import ApiView
 from restaurant.errors import NotFound
 
 
@@ -83,7 +83,7 @@ def _etag(snapshot: MenuSnapshot, *, resource: str, specials: bool) -> str | Non
     return salted_hmac("menu.api.etag", value).hexdigest()[:32]
 
 
-class _MenuRead(APIView):
+class _MenuRead(ApiView):
     permission_classes = (AllowAny,)
 
     def _answer(

@@ -19,6 +19,7 @@ from rest_framework.settings import api_settings
 
 from restaurant.error_views import error_json
 from restaurant.errors import ApplicationError
+from restaurant.rate_limits import Standing, too_many_requests
 
 # DRF exception -> (code, message) of the one shape. Codes are stable: clients branch on them.
 _DRF_ERRORS: dict[type[exceptions.APIException], tuple[str, str]] = {
@@ -36,6 +37,17 @@ _DRF_ERRORS: dict[type[exceptions.APIException], tuple[str, str]] = {
 }
 
 VALIDATION_MESSAGE = "Some fields are not valid; see data.fields."
+
+
+class RateLimited(exceptions.APIException):
+    """A door's budget is spent (restaurant.api.views.ApiView); answered as the pages' 429."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "rate_limited"
+
+    def __init__(self, standing: Standing) -> None:
+        super().__init__()
+        self.standing = standing
 
 
 class BodyTooLarge(exceptions.APIException):
@@ -59,6 +71,8 @@ def _answer(exc: exceptions.APIException, code: str, message: str, data: dict[st
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
     """REST_FRAMEWORK["EXCEPTION_HANDLER"]: the one shape, or None to let handler500 answer."""
+    if isinstance(exc, RateLimited):
+        return too_many_requests(context["request"]._request, exc.standing)
     if isinstance(exc, ApplicationError):
         return error_json(exc.status, exc.code, exc.message, exc.data)
     if isinstance(exc, Http404):

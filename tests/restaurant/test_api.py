@@ -113,3 +113,50 @@ def test_an_unhandled_crash_in_an_api_view_is_a_500_in_the_error_shape_without_i
     error = api_error(response, 500)
     assert error["code"] == "server_error"
     assert b"hunter2" not in response.content and b"Traceback" not in response.content
+
+
+# ---------------------------------------------------------------- the one limiter
+
+LIMITED = "/api/v1/limited/"
+
+
+@pytest.mark.urls("tests.restaurant.limited_api_urls")
+def test_an_api_door_spends_the_pages_budget_and_answers_their_429_in_the_error_shape(
+    actors, settings, small_menu
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "cart": "100/m/session,100/m/ip,2/m/user"}
+    app = client_for(actors.customer)
+    browser = client_for(actors.customer)
+
+    first = post_json(app, LIMITED, {})
+    assert first.status_code == 200
+    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("2", "1")
+    # The cart page spends the same user budget: switching doors gives no fresh one.
+    assert browser.post("/cart/add/", {"item": small_menu.fries.pk, "quantity": 1}).status_code == 302
+    refused = post_json(app, LIMITED, {})
+
+    error = api_error(refused, 429)
+    assert error["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) > 0
+    assert refused["RateLimit-Remaining"] == "0"
+
+
+@pytest.mark.urls("tests.restaurant.limited_api_urls")
+def test_a_caller_refused_for_rights_still_spends_the_address_budget(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "cart": "2/m/ip"}
+    anonymous = Client()
+
+    statuses = [post_json(anonymous, LIMITED, {}).status_code for _ in range(3)]
+
+    assert statuses == [403, 403, 429]
+
+
+@pytest.mark.urls("tests.restaurant.limited_api_urls")
+def test_reading_a_limited_door_spends_nothing(actors, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "cart": "1/m/user"}
+    app = client_for(actors.customer)
+
+    answers = [app.get(LIMITED) for _ in range(3)]
+
+    assert {answer.status_code for answer in answers} == {405}
+    assert "RateLimit-Remaining" not in answers[-1]
