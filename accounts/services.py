@@ -9,9 +9,16 @@ same answer as for an id that does not exist.
 
 from __future__ import annotations
 
-from django.db import models, transaction
+import uuid
+from dataclasses import dataclass
 
-from accounts.models import Address, User
+from django.db import models, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import Address, AppSession, User
+from accounts.selectors import app_session_current
 from restaurant.errors import ApplicationError, NotFound
 
 MAX_ADDRESSES_PER_USER = 10
@@ -159,3 +166,85 @@ def address_set_default(*, user: User, address_id: int) -> Address:
     address = _own_address(user=user, address_id=address_id)
     _make_default(address)
     return address
+
+
+# ---------------------------------------------------------------- app sessions (JWT for mobile apps)
+
+# The claim naming the AppSession a token belongs to; checked on every request.
+SESSION_CLAIM = "sid"
+
+
+class TokenRefused(ApplicationError):
+    """A refresh token that is expired, forged, already used, or of an ended session."""
+
+    status = 401
+    default_code = "token_refused"
+
+
+@dataclass(frozen=True)
+class AppTokens:
+    access: str
+    refresh: str
+    access_expires_in: int  # seconds
+    refresh_expires_in: int
+
+
+def _tokens_mint(*, user: User, session_id: uuid.UUID) -> tuple[AppTokens, str]:
+    """A fresh access and refresh pair for the session; the refresh token's jti with it."""
+    refresh = RefreshToken.for_user(user)
+    refresh[SESSION_CLAIM] = str(session_id)
+    access = refresh.access_token
+    tokens = AppTokens(
+        access=str(access),
+        refresh=str(refresh),
+        access_expires_in=int(access.lifetime.total_seconds()),
+        refresh_expires_in=int(refresh.lifetime.total_seconds()),
+    )
+    return tokens, str(refresh["jti"])
+
+
+def app_session_start(*, user: User) -> AppTokens:
+    """Signs an app in (its password and second factor already checked by the door)."""
+    session_id = uuid.uuid4()
+    tokens, jti = _tokens_mint(user=user, session_id=session_id)
+    with transaction.atomic():
+        AppSession.objects.create(
+            id=session_id, user=user, refresh_jti=jti, auth_hash=user.get_session_auth_hash()
+        )
+    return tokens
+
+
+def app_session_end(*, session_id: str | uuid.UUID, reason: str) -> bool:
+    """Ends the session: its access and refresh tokens are refused from the next request on."""
+    with transaction.atomic():
+        ended = AppSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
+            ended_at=timezone.now(), ended_because=reason[:40]
+        )
+    return ended == 1
+
+
+def app_session_refresh(*, refresh: str) -> AppTokens:
+    """Rotation: the refresh token is swapped for a new pair and is never good again.
+
+    The swap is a conditional UPDATE on the jti the session expects, so of two
+    requests with one refresh token exactly one gets the new pair. A refresh
+    token used a second time means a copy is in someone else's hands: the
+    whole session ends, for the thief and the app alike (the app signs in again).
+    """
+    try:
+        token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt's stubs want bytes
+    except TokenError as error:
+        raise TokenRefused("This refresh token is not valid or has expired.") from error
+    jti = str(token.get("jti", ""))
+    session = app_session_current(session_id=token.get(SESSION_CLAIM))
+    if session is None:
+        raise TokenRefused("This sign-in has ended. Sign in again.", code="session_ended")
+    tokens, new_jti = _tokens_mint(user=session.user, session_id=session.pk)
+    with transaction.atomic():
+        swapped = AppSession.objects.filter(pk=session.pk, refresh_jti=jti, ended_at__isnull=True).update(
+            refresh_jti=new_jti, refreshed_at=timezone.now()
+        )
+    if swapped != 1:
+        app_session_end(session_id=session.pk, reason="refresh token reused")
+        raise TokenRefused("This refresh token was already used. Sign in again.", code="token_reused")
+    return tokens

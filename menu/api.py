@@ -29,6 +29,7 @@ from menu.cache import MenuSnapshot
 from menu.pages import not_modified_answer, with_caching
 from menu.selectors import menu_current
 from menu.specials import specials_active
+from restaurant.api.clients import ApiScope
 from restaurant.api.views import ApiView
 from restaurant.errors import NotFound
 
@@ -85,6 +86,7 @@ def _etag(snapshot: MenuSnapshot, *, resource: str, specials: bool) -> str | Non
 
 class _MenuRead(ApiView):
     permission_classes = (AllowAny,)
+    required_scope = ApiScope.MENU_READ
 
     def _answer(
         self, request: Request, *, resource: str, body: Callable[[MenuSnapshot, bool], Any]

@@ -9,6 +9,7 @@ Every variable is listed, with its default, in .env.example and the README.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's files, served from our own static files (no CDN, under our CSP).
     "drf_spectacular_sidecar",
+    # Delivery partners' API keys (orders.partners.models.PartnerAPIKey): hashed, prefixed.
+    "rest_framework_api_key",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -541,7 +544,12 @@ ADMIN_PATH = env_str("ADMIN_PATH", "admin/").strip("/") + "/"
 # CSP refuses; /api/v1/docs/ is the human view). No DRF throttling: the API's
 # doors spend the one limiter of the pages (restaurant/rate_limits.py).
 REST_FRAMEWORK = {
+    # Apps: JWT (accounts.authentication); partners: API keys
+    # (orders.partners.authentication); browsers: the session, with CSRF.
+    # The first two answer 401 with a WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.AppTokenAuthentication",
+        "orders.partners.authentication.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -551,6 +559,17 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "restaurant.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "restaurant.api.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+# Short-lived access tokens; refresh tokens rotate on every use, and every
+# request is checked against its app session (accounts.authentication).
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_SECONDS", 300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_SECONDS", 14 * 24 * 3600)),
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
 }
 # Largest JSON body an API door reads; an order of 40 lines is a few kilobytes.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)

@@ -11,11 +11,33 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class AutoSchema(openapi.AutoSchema):
     def get_serializer_name(self, serializer: Any, direction: str) -> str:
         return str(type(serializer).__qualname__.replace(".", ""))
+
+
+class AppTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.AppTokenAuthentication"
+    name = "appToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class PartnerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "orders.partners.authentication.PartnerKeyAuthentication"
+    name = "partnerKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <prefix>.<secret>`, as shown once in admin.",
+        }
 
 
 ERROR_COMPONENT = {

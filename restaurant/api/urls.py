@@ -16,5 +16,6 @@ urlpatterns = [
     # The split view serves its start-up script as a file of ours instead of
     # an inline <script>, which the site's Content-Security-Policy refuses.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include("accounts.api")),
     path("", include("menu.api")),
 ]

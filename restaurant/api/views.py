@@ -13,7 +13,8 @@ with Retry-After, in the one error shape.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django_ratelimit import UNSAFE
 from rest_framework.request import Request
@@ -22,11 +23,24 @@ from rest_framework.views import APIView
 
 from accounts.security_events import security_event
 from restaurant.api.errors import RateLimited
+from restaurant.api.permissions import KeyScopes
 from restaurant.rate_limits import Standing, rate_limit_headers, rate_limit_spend
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _SupportsHasPermission
 
 
 class ApiView(APIView):
     rate_limit: str | None = None
+    # The scope an API key needs here (restaurant.api.clients.ApiScope); None: keys are refused.
+    required_scope: str | None = None
+
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
+        return [KeyScopes(), *super().get_permissions()]
+
+    def get_rate_limit(self, request: Request) -> str | None:
+        """The budgets this request spends; a door may pick them by who calls."""
+        return self.rate_limit
 
     def perform_authentication(self, request: Request) -> None:
         try:
@@ -35,16 +49,17 @@ class ApiView(APIView):
             self._spend_rate_limit(request)
 
     def _spend_rate_limit(self, request: Request) -> None:
-        if self.rate_limit is None or request.method not in UNSAFE:
+        name = self.get_rate_limit(request)
+        if name is None or request.method not in UNSAFE:
             return
-        standing = rate_limit_spend(request, self.rate_limit)
+        standing = rate_limit_spend(request, name)
         if standing is None:
             return
         if standing.over:
             security_event(
                 "rate limited",
                 request=request._request,
-                limit=self.rate_limit,
+                limit=name,
                 budget=",".join(standing.tripped),
             )
             raise RateLimited(standing)

@@ -8,17 +8,20 @@ The door walk then checks that pages, actions and admin honour the matrix.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
 
 from accounts.permissions import MATRIX, Capability, capabilities_of, django_permissions_of
 from accounts.roles import Actor, Role
+from accounts.services import app_session_start
 from kitchen.models import Ticket
 from kitchen.services import tickets_create_for_order
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
+from restaurant.api.clients import ApiScope
 from tests.accounts.mfa_helpers import totp_code, totp_for
 from tests.conftest import PASSWORD, client_for
 from tests.sockets import connects, socket_for
@@ -42,6 +45,7 @@ EXPECTED_MATRIX = {
     "manage_orders": {"manager"},
     "manage_people": {"manager"},
     "manage_flags": {"manager"},
+    "place_partner_orders": {"partner"},
 }
 
 
@@ -393,7 +397,17 @@ def _knock_password_reset(actors) -> Callable:
     )
 
 
+def _knock_api_token(actors) -> Callable:
+    return lambda ip: client_for(None).post(
+        "/api/v1/auth/token/",
+        {"email": actors.customer.email, "password": "guess"},
+        content_type="application/json",
+        REMOTE_ADDR=ip,
+    )
+
+
 SIGN_IN_DOORS: dict[str, Callable] = {
+    "app sign-in (API token)": _knock_api_token,
     "sign in (allauth)": _knock_sign_in,
     "sign in to admin": _knock_admin_sign_in,
     "second factor at sign-in (MFA stage)": _knock_second_factor,
@@ -420,6 +434,90 @@ def test_every_sign_in_door_goes_through_the_one_limiter(door, verified_actors, 
     assert _knock_sign_in(verified_actors)(LIMITED_IP).status_code == 429
     # Other addresses are not.
     assert knock("198.51.100.201").status_code != 429
+
+
+# ---------------------------------------------------------------- the API doors
+
+API_ACTORS = (*ALL_ACTORS, "partner")
+
+
+@dataclass
+class Caller:
+    """How each actor knocks on the API: people with an app's token, the partner with its key."""
+
+    headers: dict[str, str]
+    actors: object
+    menu: object
+
+    def get(self, path: str):
+        return client_for(None).get(path, **self.headers)
+
+    def post(self, path: str, body: object = None):
+        return client_for(None).post(path, body or {}, content_type="application/json", **self.headers)
+
+
+def _callers(actors, menu, partner_key) -> dict[str, Caller]:
+    people = _people(actors)
+    headers = {
+        name: {"HTTP_AUTHORIZATION": f"Bearer {app_session_start(user=user).access}"} if user else {}
+        for name, user in people.items()
+    }
+    headers["partner"] = {"HTTP_AUTHORIZATION": partner_key(*ApiScope.values)}
+    return {name: Caller(headers[name], actors, menu) for name in API_ACTORS}
+
+
+# door -> (how to knock, expected status per actor). Every /api/v1/ operation is here
+# (test_every_api_operation_is_in_the_walk checks the schema against it).
+API_DOORS: dict[str, tuple[Callable, dict[str, int]]] = {
+    "GET /api/v1/menu/": (lambda c: c.get("/api/v1/menu/"), dict.fromkeys(API_ACTORS, 200)),
+    "GET /api/v1/menu/items/{slug}/": (
+        lambda c: c.get("/api/v1/menu/items/fries/"),
+        dict.fromkeys(API_ACTORS, 200),
+    ),
+    "GET /api/v1/menu/availability/": (
+        lambda c: c.get("/api/v1/menu/availability/"),
+        dict.fromkeys(API_ACTORS, 200),
+    ),
+    "GET /api/v1/me/": (
+        lambda c: c.get("/api/v1/me/"),
+        {**dict.fromkeys(ALL_ACTORS, 200), "anonymous": 401, "partner": 403},
+    ),
+    "POST /api/v1/auth/sign-out/": (
+        lambda c: c.post("/api/v1/auth/sign-out/"),
+        {**dict.fromkeys(ALL_ACTORS, 204), "anonymous": 401, "partner": 403},
+    ),
+    # Sign-in doors: open to all, refusing what they are sent here (no credentials).
+    "POST /api/v1/auth/token/": (lambda c: c.post("/api/v1/auth/token/"), dict.fromkeys(API_ACTORS, 400)),
+    "POST /api/v1/auth/token/refresh/": (
+        lambda c: c.post("/api/v1/auth/token/refresh/"),
+        dict.fromkeys(API_ACTORS, 400),
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("door", list(API_DOORS))
+def test_every_api_door_answers_every_actor_as_the_matrix_says(door, actors, small_menu, partner_key):
+    knock, expected = API_DOORS[door]
+
+    answers = {
+        name: knock(caller).status_code for name, caller in _callers(actors, small_menu, partner_key).items()
+    }
+
+    assert answers == expected
+
+
+def test_every_api_operation_is_in_the_walk():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = {
+        f"{method.upper()} {route}"
+        for route, methods in schema["paths"].items()
+        for method in methods
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    assert operations == set(API_DOORS)
 
 
 # ---------------------------------------------------------------- the sockets

@@ -148,7 +148,7 @@ def test_a_caller_refused_for_rights_still_spends_the_address_budget(settings):
 
     statuses = [post_json(anonymous, LIMITED, {}).status_code for _ in range(3)]
 
-    assert statuses == [403, 403, 429]
+    assert statuses == [401, 401, 429]
 
 
 @pytest.mark.urls("tests.restaurant.limited_api_urls")
