@@ -241,6 +241,7 @@ class OrderEvent(models.Model):
 
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
+from orders.idempotency import IdempotencyRecord  # noqa: E402
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
 from orders.pacing.models import KitchenPacing, OpeningHours, PacingSlot  # noqa: E402
 from orders.partners.models import (  # noqa: E402
@@ -265,6 +266,7 @@ from orders.payments.models import (  # noqa: E402
 __all__ = [
     "SPECIAL_INSTRUCTIONS_MAX_LENGTH",
     "DeadLetter",
+    "IdempotencyRecord",
     "KitchenPacing",
     "OpeningHours",
     "Order",

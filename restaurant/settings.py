@@ -350,6 +350,7 @@ CELERY_BEAT_SCHEDULE = {
     "refunds-sweep": {"task": "orders.payment_tasks.refunds_sweep", "schedule": 60.0},
     # Orders scheduled for a later pickup reach the board their prep time before
     # their slot: at most this late. Kitchen pacing, docs/decisions.md.
+    "idempotency-keys-purge": {"task": "orders.tasks.idempotency_keys_purge", "schedule": 3600.0},
     "kitchen-release-scheduled": {
         "task": "kitchen.tasks.release_scheduled_orders",
         "schedule": float(KITCHEN_RELEASE_SWEEP_SECONDS),
@@ -448,6 +449,8 @@ RATE_LIMITS = {
     "cancel": env_str("RATE_LIMIT_CANCEL", "10/10m/session,60/10m/ip,10/10m/user"),
     # Creating an account (each sends an email); also spends SIGN_IN_RATE_PER_IP.
     "sign_up": env_str("RATE_LIMIT_SIGN_UP", "3/h/session,10/h/ip"),
+    # A delivery partner placing orders over the API, per key (its customers are many).
+    "partner_orders": env_str("RATE_LIMIT_PARTNER_ORDERS", "300/10m/key,600/10m/ip"),
     # Trying a coupon code, for the door that applies one.
     "coupon": env_str("RATE_LIMIT_COUPON", "10/10m/session,20/10m/ip,10/10m/user"),
 }
@@ -571,6 +574,11 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+# Idempotency-Key on the API's order and payment doors (orders/idempotency.py):
+# how long a key's first answer is kept and replayed; how long a running
+# request holds its key before another may take over (a crashed worker).
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
+IDEMPOTENCY_CLAIM_SECONDS = env_int("IDEMPOTENCY_CLAIM_SECONDS", 60)
 # Largest JSON body an API door reads; an order of 40 lines is a few kilobytes.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html

@@ -37,3 +37,15 @@ def browser_for(user: User | None) -> Client:
     client = client_for(user)
     client.handler.enforce_csrf_checks = True
     return client
+
+
+def app_for(user: User) -> Client:
+    """A mobile app signed in as `user`: its requests carry a fresh access token."""
+    from accounts.services import app_session_start
+
+    return Client(HTTP_AUTHORIZATION=f"Bearer {app_session_start(user=user).access}")
+
+
+def partner_app(header: str) -> Client:
+    """A delivery partner's program calling with its key (the Authorization header value)."""
+    return Client(HTTP_AUTHORIZATION=header)

@@ -74,7 +74,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRespon
     if isinstance(exc, RateLimited):
         return too_many_requests(context["request"]._request, exc.standing)
     if isinstance(exc, ApplicationError):
-        return error_json(exc.status, exc.code, exc.message, exc.data)
+        response = error_json(exc.status, exc.code, exc.message, exc.data)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -18,4 +18,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include("accounts.api")),
     path("", include("menu.api")),
+    path("", include("orders.api")),
 ]

@@ -24,6 +24,7 @@ from orders.services import OrderDetails, order_place, order_transition
 from restaurant.api.clients import ApiScope
 from tests.accounts.mfa_helpers import totp_code, totp_for
 from tests.conftest import PASSWORD, client_for
+from tests.orders.flows import three_lines
 from tests.sockets import connects, socket_for
 
 C = Capability
@@ -455,6 +456,10 @@ class Caller:
     def post(self, path: str, body: object = None):
         return client_for(None).post(path, body or {}, content_type="application/json", **self.headers)
 
+    def customers_order(self) -> Order:
+        """A fresh unpaid order of the customer's, for a door that acts on one."""
+        return _order(self.menu, self.actors.customer)
+
 
 def _callers(actors, menu, partner_key) -> dict[str, Caller]:
     people = _people(actors)
@@ -464,6 +469,21 @@ def _callers(actors, menu, partner_key) -> dict[str, Caller]:
     }
     headers["partner"] = {"HTTP_AUTHORIZATION": partner_key(*ApiScope.values)}
     return {name: Caller(headers[name], actors, menu) for name in API_ACTORS}
+
+
+# A door on the customer's order answers as the order page does: staff see any order.
+ON_THE_CUSTOMERS_ORDER = {
+    "anonymous": 401,
+    "customer": 200,
+    "other_customer": 404,
+    "waiter": 200,
+    "chef": 200,
+    "manager": 200,
+}
+
+
+def _api_cancel(caller: Caller, order: Order):
+    return caller.post(f"/api/v1/orders/{order.pk}/cancel/", {"version": order.version, "reason": "walk"})
 
 
 # door -> (how to knock, expected status per actor). Every /api/v1/ operation is here
@@ -485,6 +505,33 @@ API_DOORS: dict[str, tuple[Callable, dict[str, int]]] = {
     "POST /api/v1/auth/sign-out/": (
         lambda c: c.post("/api/v1/auth/sign-out/"),
         {**dict.fromkeys(ALL_ACTORS, 204), "anonymous": 401, "partner": 403},
+    ),
+    "POST /api/v1/orders/": (
+        lambda c: c.post("/api/v1/orders/", three_lines(c.menu)),
+        {**dict.fromkeys(API_ACTORS, 201), "anonymous": 401},
+    ),
+    "GET /api/v1/orders/mine/": (
+        lambda c: c.get("/api/v1/orders/mine/"),
+        {**dict.fromkeys(API_ACTORS, 200), "anonymous": 401},
+    ),
+    "GET /api/v1/orders/{number}/": (
+        lambda c: c.get(f"/api/v1/orders/{c.customers_order().pk}/"),
+        {**ON_THE_CUSTOMERS_ORDER, "partner": 404},
+    ),
+    "POST /api/v1/orders/{number}/cancel/": (
+        lambda c: _api_cancel(c, c.customers_order()),
+        {**ON_THE_CUSTOMERS_ORDER, "chef": 403, "partner": 403},
+    ),
+    "POST /api/v1/orders/{number}/payment/": (
+        lambda c: c.post(f"/api/v1/orders/{c.customers_order().pk}/payment/"),
+        {
+            **ON_THE_CUSTOMERS_ORDER,
+            "customer": 201,
+            "waiter": 201,
+            "chef": 201,
+            "manager": 201,
+            "partner": 404,
+        },
     ),
     # Sign-in doors: open to all, refusing what they are sent here (no credentials).
     "POST /api/v1/auth/token/": (lambda c: c.post("/api/v1/auth/token/"), dict.fromkeys(API_ACTORS, 400)),

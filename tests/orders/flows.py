@@ -44,3 +44,17 @@ def pickup_details(**overrides: object) -> dict[str, object]:
 def checkout(client: Client, token: str | None = None, **details: object):
     token = token or checkout_token(client)
     return client.post(reverse("orders:checkout"), {"checkout_token": token, **pickup_details(**details)})
+
+
+def three_lines(menu) -> dict:
+    """An order of three lines, with modifiers, for pickup."""
+    return {
+        "lines": [
+            {"item": menu.burger.pk, "quantity": 1, "options": [menu.rare.pk, menu.bacon.pk]},
+            {"item": menu.lemonade.pk, "quantity": 2, "options": [menu.large.pk]},
+            {"item": menu.fries.pk, "quantity": 1},
+        ],
+        "order_type": "pickup",
+        "contact_name": "Carla Diner",
+        "contact_email": "carla@example.test",
+    }
