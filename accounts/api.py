@@ -1,4 +1,6 @@
-"""Sign-in for apps (JWT) and the signed-in person's own account, over the API.
+"""Sign-in for apps (JWT) and the signed-in person's own account (profile, addresses), over the API.
+
+The account doors call accounts.services, as the account page does.
 
 Getting tokens is a sign-in door like the pages' (accounts.views): it goes
 through the one sign-in limiter (accounts.sign_in_limits) before it looks at
@@ -24,18 +26,26 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
+from accounts.forms import _max_length
+from accounts.models import Address, User
+from accounts.selectors import addresses_of
 from accounts.services import (
     SESSION_CLAIM,
     AppTokens,
+    address_add,
+    address_delete,
+    address_set_default,
+    address_update,
     app_session_end,
     app_session_refresh,
     app_session_start,
+    profile_update,
 )
 from accounts.sign_in_limits import sign_in_attempt
 from restaurant.api.serializers import StrictInput
 from restaurant.api.views import ApiView
 from restaurant.errors import ApplicationError, Forbidden
+from restaurant.validators import refuse_invisible_controls, validate_phone
 
 # Long enough for any real password; bounded so a hostile body costs nothing to refuse.
 PASSWORD_MAX_LENGTH = 1024
@@ -128,6 +138,7 @@ class SignOutApi(ApiView):
     )
     def post(self, request: Request) -> Response:
         """Ends the app's sign-in: its access and refresh tokens are refused from the next request."""
+        self.refuse_body(request)
         session_id = request.auth.get(SESSION_CLAIM) if hasattr(request.auth, "get") else None
         if session_id is None:
             raise ApplicationError("Sign out of a browser on the sign-out page.", code="not_an_app_session")
@@ -135,19 +146,123 @@ class SignOutApi(ApiView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeApi(ApiView):
-    class Output(serializers.Serializer[User]):
-        id = serializers.IntegerField()
-        email = serializers.EmailField()
-        first_name = serializers.CharField()
-        last_name = serializers.CharField()
-        phone = serializers.CharField()
-        is_vip = serializers.BooleanField()
+class ProfileOutput(serializers.Serializer[User]):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    phone = serializers.CharField()
+    is_vip = serializers.BooleanField()
 
-    @extend_schema(operation_id="me_read", responses={200: Output})
+
+def _text(model: type[Any], name: str, *, required: bool = True) -> serializers.CharField:
+    """A text field bounded by its column, refusing invisible controls, as the account page's forms."""
+    return serializers.CharField(
+        max_length=_max_length(model, name),
+        required=required,
+        allow_blank=not required,
+        default="" if not required else serializers.empty,
+        validators=[refuse_invisible_controls],
+    )
+
+
+class MeApi(ApiView):
+    @extend_schema(operation_id="me_read", responses={200: ProfileOutput})
     def get(self, request: Request) -> Response:
         """The signed-in person's own profile."""
-        return Response(self.Output(request.user).data)  # type: ignore[arg-type]  # IsAuthenticated
+        return Response(ProfileOutput(request.user).data)  # type: ignore[arg-type]  # IsAuthenticated
+
+
+class MeUpdateApi(ApiView):
+    class Input(StrictInput):
+        first_name = _text(User, "first_name", required=False)
+        last_name = _text(User, "last_name", required=False)
+        phone = _text(User, "phone", required=False)
+
+        def validate_phone(self, value: str) -> str:
+            if value:
+                validate_phone(value)
+            return value
+
+    @extend_schema(operation_id="me_update", request=Input, responses={200: ProfileOutput})
+    def post(self, request: Request) -> Response:
+        """Changes one's name and phone (the email address is changed on the account page, verified)."""
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = profile_update(user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(ProfileOutput(user).data)
+
+
+class AddressOutput(serializers.Serializer[Address]):
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
+    street = serializers.CharField()
+    city = serializers.CharField()
+    postcode = serializers.CharField()
+    instructions = serializers.CharField()
+    is_default = serializers.BooleanField()
+
+
+class AddressInput(StrictInput):
+    label = _text(Address, "label")  # type: ignore[assignment]  # a field named like Field.label
+    street = _text(Address, "street")
+    city = _text(Address, "city")
+    postcode = _text(Address, "postcode", required=False)
+    instructions = _text(Address, "instructions", required=False)
+    make_default = serializers.BooleanField(required=False, default=False)
+
+
+class AddressListApi(ApiView):
+    @extend_schema(operation_id="me_addresses_list", responses={200: AddressOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        """Saved delivery addresses, the default first."""
+        return Response(AddressOutput(addresses_of(user=request.user), many=True).data)  # type: ignore[arg-type]
+
+
+class AddressCreateApi(ApiView):
+    @extend_schema(operation_id="me_addresses_create", request=AddressInput, responses={201: AddressOutput})
+    def post(self, request: Request) -> Response:
+        """Saves an address (at most MAX_ADDRESSES_PER_USER); the first one becomes the default."""
+        data = AddressInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        address = address_add(user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(AddressOutput(address).data, status=status.HTTP_201_CREATED)
+
+
+class AddressUpdateApi(ApiView):
+    @extend_schema(operation_id="me_addresses_update", request=AddressInput, responses={200: AddressOutput})
+    def post(self, request: Request, address_id: int) -> Response:
+        """Changes one saved address; an id that is not the caller's is a 404."""
+        data = AddressInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        address = address_update(
+            user=request.user,  # type: ignore[arg-type]
+            address_id=address_id,
+            **data.validated_data,
+        )
+        return Response(AddressOutput(address).data)
+
+
+class AddressDeleteApi(ApiView):
+    @extend_schema(
+        operation_id="me_addresses_delete",
+        request=None,
+        responses={204: OpenApiResponse(description="Deleted.")},
+    )
+    def post(self, request: Request, address_id: int) -> Response:
+        """Deletes one saved address; if it was the default, the next one becomes it."""
+        self.refuse_body(request)
+        address_delete(user=request.user, address_id=address_id)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AddressDefaultApi(ApiView):
+    @extend_schema(operation_id="me_addresses_make_default", request=None, responses={200: AddressOutput})
+    def post(self, request: Request, address_id: int) -> Response:
+        """Makes one saved address the default (prefilled at checkout)."""
+        self.refuse_body(request)
+        address = address_set_default(user=request.user, address_id=address_id)  # type: ignore[arg-type]
+        return Response(AddressOutput(address).data)
 
 
 urlpatterns: list[Any] = [
@@ -155,4 +270,10 @@ urlpatterns: list[Any] = [
     path("auth/token/refresh/", TokenRefreshApi.as_view(), name="auth_token_refresh"),
     path("auth/sign-out/", SignOutApi.as_view(), name="auth_sign_out"),
     path("me/", MeApi.as_view(), name="me"),
+    path("me/update/", MeUpdateApi.as_view(), name="me_update"),
+    path("me/addresses/", AddressListApi.as_view(), name="me_addresses"),
+    path("me/addresses/create/", AddressCreateApi.as_view(), name="me_address_create"),
+    path("me/addresses/<id:address_id>/update/", AddressUpdateApi.as_view(), name="me_address_update"),
+    path("me/addresses/<id:address_id>/delete/", AddressDeleteApi.as_view(), name="me_address_delete"),
+    path("me/addresses/<id:address_id>/default/", AddressDefaultApi.as_view(), name="me_address_default"),
 ]

@@ -371,6 +371,7 @@ class PaymentStartApi(ApiView):
     )
     def post(self, request: Request, number: int) -> HttpResponseBase:
         """Opens a payment at the provider for what the order owes; 409 unless it awaits payment."""
+        self.refuse_body(request)
         order = _visible_order(request, number)
 
         def start(_key: str) -> tuple[int, Any]:

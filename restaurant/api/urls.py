@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("accounts.api")),
     path("", include("menu.api")),
     path("", include("orders.api")),
+    path("", include("kitchen.api")),
 ]

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django_ratelimit import UNSAFE
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.security_events import security_event
@@ -37,6 +39,12 @@ class ApiView(APIView):
 
     def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         return [KeyScopes(), *super().get_permissions()]
+
+    @staticmethod
+    def refuse_body(request: Request) -> None:
+        """For a door that takes no body: one sent anyway (fields, a megabyte) is refused, never ignored."""
+        if request.data not in (None, {}, [], ""):
+            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: ["This door takes no body."]})
 
     def get_rate_limit(self, request: Request) -> str | None:
         """The budgets this request spends; a door may pick them by who calls."""

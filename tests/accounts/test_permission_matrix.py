@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.permissions import MATRIX, Capability, capabilities_of, django_permissions_of
 from accounts.roles import Actor, Role
-from accounts.services import app_session_start
+from accounts.services import address_add, app_session_start
 from kitchen.models import Ticket
 from kitchen.services import tickets_create_for_order
 from orders.models import Order, OrderStatus
@@ -460,6 +460,14 @@ class Caller:
         """A fresh unpaid order of the customer's, for a door that acts on one."""
         return _order(self.menu, self.actors.customer)
 
+    def customers_address(self) -> int:
+        return address_add(user=self.actors.customer, make_default=False, **_AN_ADDRESS).pk
+
+    def a_ticket(self) -> Ticket:
+        order = _order(self.menu, self.actors.customer, OrderStatus.PAID)
+        tickets_create_for_order(order_id=order.pk)
+        return Ticket.objects.filter(order=order).first()
+
 
 def _callers(actors, menu, partner_key) -> dict[str, Caller]:
     people = _people(actors)
@@ -470,6 +478,25 @@ def _callers(actors, menu, partner_key) -> dict[str, Caller]:
     headers["partner"] = {"HTTP_AUTHORIZATION": partner_key(*ApiScope.values)}
     return {name: Caller(headers[name], actors, menu) for name in API_ACTORS}
 
+
+_AN_ADDRESS = {
+    "label": "Home",
+    "street": "1 Quay Street",
+    "city": "Galway",
+    "postcode": "",
+    "instructions": "",
+}
+# A door for people about their own account.
+PEOPLE_ONLY = {**dict.fromkeys(ALL_ACTORS, 200), "anonymous": 401, "partner": 403}
+# A door on the customer's own address: nobody else's account has it.
+ON_THE_CUSTOMERS_ADDRESS = {
+    **dict.fromkeys(ALL_ACTORS, 404),
+    "customer": 200,
+    "anonymous": 401,
+    "partner": 403,
+}
+# The kitchen board's doors.
+KITCHEN_ONLY = {**dict.fromkeys(API_ACTORS, 403), "anonymous": 401, "chef": 200, "manager": 200}
 
 # A door on the customer's order answers as the order page does: staff see any order.
 ON_THE_CUSTOMERS_ORDER = {
@@ -498,9 +525,29 @@ API_DOORS: dict[str, tuple[Callable, dict[str, int]]] = {
         lambda c: c.get("/api/v1/menu/availability/"),
         dict.fromkeys(API_ACTORS, 200),
     ),
-    "GET /api/v1/me/": (
-        lambda c: c.get("/api/v1/me/"),
-        {**dict.fromkeys(ALL_ACTORS, 200), "anonymous": 401, "partner": 403},
+    "GET /api/v1/me/": (lambda c: c.get("/api/v1/me/"), PEOPLE_ONLY),
+    "POST /api/v1/me/update/": (lambda c: c.post("/api/v1/me/update/", {}), PEOPLE_ONLY),
+    "GET /api/v1/me/addresses/": (lambda c: c.get("/api/v1/me/addresses/"), PEOPLE_ONLY),
+    "POST /api/v1/me/addresses/create/": (
+        lambda c: c.post("/api/v1/me/addresses/create/", _AN_ADDRESS),
+        {**PEOPLE_ONLY, **dict.fromkeys(ALL_ACTORS[1:], 201)},
+    ),
+    "POST /api/v1/me/addresses/{address_id}/update/": (
+        lambda c: c.post(f"/api/v1/me/addresses/{c.customers_address()}/update/", _AN_ADDRESS),
+        ON_THE_CUSTOMERS_ADDRESS,
+    ),
+    "POST /api/v1/me/addresses/{address_id}/default/": (
+        lambda c: c.post(f"/api/v1/me/addresses/{c.customers_address()}/default/"),
+        ON_THE_CUSTOMERS_ADDRESS,
+    ),
+    "POST /api/v1/me/addresses/{address_id}/delete/": (
+        lambda c: c.post(f"/api/v1/me/addresses/{c.customers_address()}/delete/"),
+        {**ON_THE_CUSTOMERS_ADDRESS, "customer": 204},
+    ),
+    "GET /api/v1/kitchen/tickets/": (lambda c: c.get("/api/v1/kitchen/tickets/"), KITCHEN_ONLY),
+    "POST /api/v1/kitchen/tickets/{ticket_id}/move/": (
+        lambda c: c.post(f"/api/v1/kitchen/tickets/{c.a_ticket().pk}/move/", {"move": "start", "version": 1}),
+        KITCHEN_ONLY,
     ),
     "POST /api/v1/auth/sign-out/": (
         lambda c: c.post("/api/v1/auth/sign-out/"),

@@ -160,3 +160,33 @@ def test_reading_a_limited_door_spends_nothing(actors, settings):
 
     assert {answer.status_code for answer in answers} == {405}
     assert "RateLimit-Remaining" not in answers[-1]
+
+
+# ---------------------------------------------------------------- every write door, a megabyte
+
+
+def _write_doors() -> list[str]:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(route for route, methods in schema["paths"].items() if "post" in methods)
+
+
+@pytest.mark.parametrize("route", _write_doors())
+def test_a_one_megabyte_body_at_any_write_door_is_refused_in_the_error_shape_and_changes_nothing(
+    route, actors, small_menu
+):
+    from accounts.models import Address, AppSession
+    from kitchen.models import Ticket
+    from orders.models import Order
+    from tests.api import app_for
+
+    app = app_for(actors.manager)
+    counts = [model.objects.count() for model in (Order, Address, Ticket, AppSession)]
+    path = re.sub(r"\{[a-z_]+\}", "1", route)
+
+    response = app.post(path, '{"a": "' + "x" * 1_000_000 + '"}', content_type="application/json")
+
+    assert 400 <= response.status_code < 500, (path, response.status_code)
+    api_error(response, response.status_code)
+    assert [model.objects.count() for model in (Order, Address, Ticket, AppSession)] == counts
