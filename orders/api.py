@@ -259,7 +259,10 @@ class OrderCreateApi(ApiView):
             {
                 "order": result.order,
                 "next_step": result.next_step,
-                "payment_url": result.next_url if result.next_step == CheckoutStep.PAY_ONLINE else None,
+                # The sandbox's page is one of ours, named by its path; a provider's is absolute already.
+                "payment_url": request.build_absolute_uri(result.next_url)
+                if result.next_step == CheckoutStep.PAY_ONLINE
+                else None,
             },
             context={"request": request},
         )
@@ -378,7 +381,7 @@ class PaymentStartApi(ApiView):
             session = payment_start(
                 order=order, return_url=request.build_absolute_uri(order.get_absolute_url())
             )
-            return 201, self.Output({"payment_url": session.redirect_url}).data
+            return 201, self.Output({"payment_url": request.build_absolute_uri(session.redirect_url)}).data
 
         return _once(request, actor=api_actor(request), operation=f"payment_start:{order.pk}", run=start)
 
