@@ -64,6 +64,10 @@ class TicketOutput(serializers.Serializer[Any]):
 class TicketListApi(ApiView):
     permission_classes = (capable(Capability.USE_KITCHEN_BOARD),)
 
+    class Filters(serializers.Serializer[Any]):
+        # A slug, as stations' own (a NUL byte would reach PostgreSQL, which refuses it: a 500).
+        station = serializers.SlugField(max_length=60, required=False)
+
     class Output(serializers.Serializer[Any]):
         class Station(serializers.Serializer[Any]):
             slug = serializers.CharField()
@@ -84,10 +88,12 @@ class TicketListApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         """What the board shows: open tickets oldest first, then recently bumped ones that can be recalled."""
-        slug = request.query_params.get("station")
+        query = self.Filters(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        slug = query.validated_data.get("station")
         station = None
         if slug is not None:
-            station = Station.objects.filter(slug=slug[:60], is_active=True).first()
+            station = Station.objects.filter(slug=slug, is_active=True).first()
             if station is None:
                 raise NotFound("No such station.", code="station_not_found")
         # The clock first, as the board's snapshot does: a change in between shows in both.

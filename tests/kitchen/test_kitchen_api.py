@@ -39,6 +39,8 @@ def test_a_chef_reads_the_board_by_station(actors, kitchen, small_menu):
     assert everything["seq"] >= 1
     assert {s["slug"] for s in everything["stations"]} >= {"grill", "bar"}
     assert api_error(chef.get(TICKETS, {"station": "no-such"}), 404)["code"] == "station_not_found"
+    # Found by the schema fuzzer: a NUL byte reached PostgreSQL, which refuses it (a 500).
+    assert api_error(chef.get(TICKETS, {"station": "gr\x00ill"}), 400)["code"] == "invalid"
 
 
 def test_start_bump_and_recall_move_the_order_as_on_the_board(actors, kitchen, small_menu):

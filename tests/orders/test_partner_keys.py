@@ -111,8 +111,8 @@ def test_every_key_of_a_partner_made_inactive_is_refused(partner, partner_key, s
 
 @pytest.mark.parametrize(
     "header",
-    ["Api-Key nope", "Api-Key abc.def", "Api-Key " + "x" * 5000, "Api-Key ."],
-    ids=["no prefix", "unknown", "huge", "empty parts"],
+    ["Api-Key nope", "Api-Key abc.def", "Api-Key " + "x" * 5000, "Api-Key .", "Api-Key ab\x00c.def"],
+    ids=["no prefix", "unknown", "huge", "empty parts", "a NUL byte"],
 )
 def test_a_made_up_key_is_a_401_with_a_challenge(header, partner_key, small_menu):
     partner_key(ApiScope.MENU_READ)
