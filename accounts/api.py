@@ -26,7 +26,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.forms import _max_length
+from accounts.forms import column_max_length
 from accounts.models import Address, User
 from accounts.selectors import addresses_of
 from accounts.services import (
@@ -158,7 +158,7 @@ class ProfileOutput(serializers.Serializer[User]):
 def _text(model: type[Any], name: str, *, required: bool = True) -> serializers.CharField:
     """A text field bounded by its column, refusing invisible controls, as the account page's forms."""
     return serializers.CharField(
-        max_length=_max_length(model, name),
+        max_length=column_max_length(model, name),
         required=required,
         allow_blank=not required,
         default="" if not required else serializers.empty,
