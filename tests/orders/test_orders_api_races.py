@@ -1,4 +1,4 @@
-"""Two requests with one Idempotency-Key at the same moment make one order (PostgreSQL)."""
+"""The API's orders under real concurrency (PostgreSQL): one key, one order; a cursor while orders arrive."""
 
 from __future__ import annotations
 
@@ -48,3 +48,29 @@ def test_ten_simultaneous_requests_with_one_key_make_one_order(actors, small_men
 
     assert Order.objects.count() == 1
     assert {answer.status_code for answer in answers} <= {201, 409}
+
+
+def test_paging_while_orders_arrive_at_the_same_time_skips_none_and_repeats_none(
+    actors, small_menu, rush_limits_lifted
+):
+    app = app_for(actors.customer)
+    older = [
+        post_json(app, "/api/v1/orders/", three_lines(small_menu)).json()["order"]["number"] for _ in range(6)
+    ]
+    first = app.get("/api/v1/orders/mine/", {"page_size": 2}).json()
+
+    def page_on():
+        seen, page = [o["number"] for o in first["results"]], first
+        while page["next"]:
+            page = app.get(page["next"]).json()
+            seen += [o["number"] for o in page["results"]]
+        return seen
+
+    def order_more():
+        other = app_for(actors.customer)
+        return [post_json(other, "/api/v1/orders/", three_lines(small_menu)).status_code for _ in range(4)]
+
+    seen, placed = run_simultaneously(page_on, order_more)
+
+    assert placed == [201] * 4
+    assert seen == sorted(older, reverse=True)
