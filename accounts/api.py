@@ -17,6 +17,7 @@ from allauth.account.utils import has_verified_email
 from allauth.core import context as allauth_context
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http.response import HttpResponseBase
 from django.urls import path
@@ -40,6 +41,7 @@ from accounts.services import (
     app_session_refresh,
     app_session_start,
     profile_update,
+    socket_ticket_issue,
 )
 from accounts.sign_in_limits import sign_in_attempt
 from restaurant.api.serializers import StrictInput
@@ -139,11 +141,33 @@ class SignOutApi(ApiView):
     def post(self, request: Request) -> Response:
         """Ends the app's sign-in: its access and refresh tokens are refused from the next request."""
         self.refuse_body(request)
-        session_id = request.auth.get(SESSION_CLAIM) if hasattr(request.auth, "get") else None
-        if session_id is None:
-            raise ApplicationError("Sign out of a browser on the sign-out page.", code="not_an_app_session")
-        app_session_end(session_id=session_id, reason="signed out")
+        app_session_end(session_id=_app_session_of(request), reason="signed out")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _app_session_of(request: Request) -> str:
+    session_id = request.auth.get(SESSION_CLAIM) if hasattr(request.auth, "get") else None
+    if session_id is None:
+        raise ApplicationError(
+            "This is for apps signed in with a token; browsers use their session.", code="not_an_app_session"
+        )
+    return str(session_id)
+
+
+class SocketTicketApi(ApiView):
+    class Output(serializers.Serializer[Any]):
+        ticket = serializers.CharField(help_text="Add it to the socket's URL as ?ticket=…; good once.")
+        expires_in = serializers.IntegerField(help_text="Seconds within which to open the socket.")
+
+    @extend_schema(operation_id="sockets_ticket_create", request=None, responses={201: Output})
+    def post(self, request: Request) -> Response:
+        """A one-time ticket to open a live socket (/ws/kitchen/, /ws/orders/<token>/) as this app."""
+        self.refuse_body(request)
+        ticket = socket_ticket_issue(session_id=_app_session_of(request))
+        return Response(
+            self.Output({"ticket": ticket, "expires_in": settings.SOCKET_TICKET_SECONDS}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ProfileOutput(serializers.Serializer[User]):
@@ -269,6 +293,7 @@ urlpatterns: list[Any] = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth_token"),
     path("auth/token/refresh/", TokenRefreshApi.as_view(), name="auth_token_refresh"),
     path("auth/sign-out/", SignOutApi.as_view(), name="auth_sign_out"),
+    path("sockets/ticket/", SocketTicketApi.as_view(), name="sockets_ticket"),
     path("me/", MeApi.as_view(), name="me"),
     path("me/update/", MeUpdateApi.as_view(), name="me_update"),
     path("me/addresses/", AddressListApi.as_view(), name="me_addresses"),

@@ -9,9 +9,14 @@ same answer as for an id that does not exist.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
+import redis
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -215,11 +220,16 @@ def app_session_start(*, user: User) -> AppTokens:
 
 
 def app_session_end(*, session_id: str | uuid.UUID, reason: str) -> bool:
-    """Ends the session: its access and refresh tokens are refused from the next request on."""
+    """Ends the session: its tokens are refused from the next request on, its sockets close now."""
+    from accounts.socket_access import user_sockets_recheck
+
+    open_session = AppSession.objects.filter(pk=session_id, ended_at__isnull=True)
     with transaction.atomic():
-        ended = AppSession.objects.filter(pk=session_id, ended_at__isnull=True).update(
-            ended_at=timezone.now(), ended_because=reason[:40]
-        )
+        user_id = open_session.values_list("user_id", flat=True).first()
+        ended = open_session.update(ended_at=timezone.now(), ended_because=reason[:40])
+        if ended == 1 and user_id is not None:
+            # After commit: each of the user's sockets asks again, and an app's finds its session over.
+            user_sockets_recheck(user_id=user_id)
     return ended == 1
 
 
@@ -248,3 +258,38 @@ def app_session_refresh(*, refresh: str) -> AppTokens:
         app_session_end(session_id=session.pk, reason="refresh token reused")
         raise TokenRefused("This refresh token was already used. Sign in again.", code="token_reused")
     return tokens
+
+
+# ---------------------------------------------------------------- socket tickets (apps' websockets)
+
+_TICKET_SALT = "brigade.socket-ticket"
+# What a cache that has gone away raises (django-redis re-raises redis-py's own errors).
+_CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+
+def socket_ticket_issue(*, session_id: str | uuid.UUID) -> str:
+    """A ticket to open one websocket as this app session: signed, single-use, SOCKET_TICKET_SECONDS long.
+
+    An app cannot set a cookie or a header on a browser-style websocket, and a
+    token in a URL ends up in logs and histories: the URL carries this ticket
+    instead, which is worthless once used or a few seconds old.
+    """
+    return signing.dumps({"sid": str(session_id), "n": secrets.token_urlsafe(16)}, salt=_TICKET_SALT)
+
+
+def socket_ticket_redeem(*, ticket: str) -> AppSession | None:
+    """The app session a ticket was issued to, once; None for a used, stale, forged or ended one."""
+    try:
+        claim = signing.loads(ticket[:512], salt=_TICKET_SALT, max_age=settings.SOCKET_TICKET_SECONDS)
+    except signing.BadSignature:
+        return None
+    if not isinstance(claim, dict) or not isinstance(claim.get("n"), str):
+        return None
+    try:
+        # The first redeemer adds the mark; anyone later finds it there.
+        first = cache.add(f"socket-ticket:{claim['n']}", 1, timeout=settings.SOCKET_TICKET_SECONDS + 5)
+    except _CACHE_ERRORS:
+        return None  # single use cannot be proven: the app asks for a new ticket
+    if not first:
+        return None
+    return app_session_current(session_id=claim.get("sid"))

@@ -263,6 +263,8 @@ RATE_LIMIT_SHARED_RETRY_SECONDS = env_float("RATE_LIMIT_SHARED_RETRY_SECONDS", 5
 # it is sent the next event: pages re-check with every ping (10 s), and a
 # client that never pings must not go on receiving after its right ended.
 SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
+# How long an app's socket ticket (POST /api/v1/sockets/ticket/) may wait to be used, once.
+SOCKET_TICKET_SECONDS = env_int("SOCKET_TICKET_SECONDS", 30)
 # Threads per web process for the sockets' database reads (the right to a
 # socket, its state), each with its own persistent connection.
 SOCKET_DB_THREADS = env_int("SOCKET_DB_THREADS", 6)

@@ -526,6 +526,10 @@ API_DOORS: dict[str, tuple[Callable, dict[str, int]]] = {
         dict.fromkeys(API_ACTORS, 200),
     ),
     "GET /api/v1/me/": (lambda c: c.get("/api/v1/me/"), PEOPLE_ONLY),
+    "POST /api/v1/sockets/ticket/": (
+        lambda c: c.post("/api/v1/sockets/ticket/"),
+        {**PEOPLE_ONLY, **dict.fromkeys(ALL_ACTORS[1:], 201)},
+    ),
     "POST /api/v1/me/update/": (lambda c: c.post("/api/v1/me/update/", {}), PEOPLE_ONLY),
     "GET /api/v1/me/addresses/": (lambda c: c.get("/api/v1/me/addresses/"), PEOPLE_ONLY),
     "POST /api/v1/me/addresses/create/": (
