@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format clean bench bench-rush bench-pages bench-stock
+.PHONY: run test lint format clean bench bench-rush bench-pages bench-stock bench-api
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-stock: $(VENV)/.dev-installed
 # /menu/ against a bare Django view on gunicorn (2 workers), PostgreSQL and Redis; needs wrk.
 bench-pages: $(VENV)/.dev-installed
 	$(BIN)/python bench/pages.py $(BENCH_ARGS)
+
+# API order creation against a bare DRF view on gunicorn (2 workers), PostgreSQL and Redis; needs wrk.
+bench-api: $(VENV)/.dev-installed
+	$(BIN)/python bench/api.py $(BENCH_ARGS)
 
 # The same checks as .ci/run and .pre-commit-config.yaml.
 lint: $(VENV)/.dev-installed

@@ -12,7 +12,7 @@ from restaurant.forms import StrictForm
 from restaurant.validators import refuse_invisible_controls, validate_phone
 
 
-def _max_length(model: type[Model], name: str) -> int:
+def column_max_length(model: type[Model], name: str) -> int:
     limit = model._meta.get_field(name).max_length  # type: ignore[union-attr]
     assert limit is not None, f"{model.__name__}.{name} is a text column with a length"
     return int(limit)
@@ -21,7 +21,7 @@ def _max_length(model: type[Model], name: str) -> int:
 def _text_field(
     model: type[Model], name: str, *, label: str, required: bool = True, **kwargs: Any
 ) -> forms.CharField:
-    limit = _max_length(model, name)
+    limit = column_max_length(model, name)
     return forms.CharField(
         label=label,
         max_length=limit,

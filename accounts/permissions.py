@@ -1,6 +1,6 @@
 """Who may do what: the one permission matrix of Brigade.
 
-Pages, admin, the order state machine (and, later, sockets and the API) ask
+Pages, admin, the order state machine, sockets and the API ask
 `can(actor_or_user, Capability.X)`; the Django permissions of each role's
 group are derived from the same table, so admin enforces it too. Changing a
 rule here changes it everywhere, and tests/accounts/test_permission_matrix.py
@@ -52,15 +52,18 @@ class Capability(models.TextChoices):
     MANAGE_PEOPLE = "manage_people"
     # Feature flags.
     MANAGE_FLAGS = "manage_flags"
+    # Place orders for one's own customers over the API and follow them (a delivery partner's key).
+    PLACE_PARTNER_ORDERS = "place_partner_orders"
 
 
 C = Capability
-_CUSTOMER, _WAITER, _CHEF, _MANAGER, _SYSTEM = (
+_CUSTOMER, _WAITER, _CHEF, _MANAGER, _SYSTEM, _PARTNER = (
     Role.CUSTOMER,
     Role.WAITER,
     Role.CHEF,
     Role.MANAGER,
     Role.SYSTEM,
+    Role.PARTNER,
 )
 
 MATRIX: dict[Capability, frozenset[Role]] = {
@@ -79,6 +82,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     C.MANAGE_ORDERS: frozenset({_MANAGER}),
     C.MANAGE_PEOPLE: frozenset({_MANAGER}),
     C.MANAGE_FLAGS: frozenset({_MANAGER}),
+    C.PLACE_PARTNER_ORDERS: frozenset({_PARTNER}),
 }
 
 # The Django model permissions ("app_label.codename", or "app_label.*" for
@@ -114,6 +118,10 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.change_partner",
         "orders.view_partnerdelivery",
         "orders.change_partnerdelivery",
+        # Partners' API keys: made (the key is shown once), renamed, given an expiry, revoked; never deleted.
+        "orders.view_partnerapikey",
+        "orders.add_partnerapikey",
+        "orders.change_partnerapikey",
         "kitchen.view_ticket",
         # Kitchen pacing: capacity per slot, the hard cap, opening hours (one row, never deleted).
         "orders.view_kitchenpacing",

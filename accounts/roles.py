@@ -25,6 +25,8 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Manager"
     # Not a person: the payment provider's webhook, timers, the relay.
     SYSTEM = "system", "System"
+    # Not a person: a delivery partner's program, calling the API with its key.
+    PARTNER = "partner", "Delivery partner"
 
 
 STAFF_ROLES = frozenset({Role.WAITER, Role.CHEF, Role.MANAGER})
@@ -53,6 +55,9 @@ class Actor:
     label: str
     roles: frozenset[Role] = field(default_factory=frozenset)
     user: User | None = None
+    # The delivery partner acting through its API key (orders.partners), as an id:
+    # accounts sits below orders and never imports it.
+    partner_id: int | None = None
 
     @classmethod
     def for_user(cls, user: User | AnonymousUser) -> Actor:
@@ -64,6 +69,10 @@ class Actor:
     @classmethod
     def guest(cls) -> Actor:
         return cls(label="guest", roles=frozenset({Role.CUSTOMER}))
+
+    @classmethod
+    def partner(cls, *, partner_id: int, name: str) -> Actor:
+        return cls(label=f"partner:{name}", roles=frozenset({Role.PARTNER}), partner_id=partner_id)
 
     @classmethod
     def system(cls, name: str) -> Actor:

@@ -1,11 +1,14 @@
-"""Reads of a customer's own details and saved addresses, and of who administers whom."""
+"""Reads of a customer's own details and saved addresses, of who administers whom, and of app sessions."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db.models import QuerySet
+from django.utils.crypto import constant_time_compare
 
-from accounts.models import Address, User
+from accounts.models import Address, AppSession, User
 from accounts.permissions import ROLES_MANAGERS_GRANT, Capability, can
 from accounts.vip import VIP_GROUP
 
@@ -74,3 +77,23 @@ def users_administrable_by(*, editor: User | AnonymousUser) -> QuerySet[User]:
 
 def may_administer(*, editor: User | AnonymousUser, target: User) -> bool:
     return users_administrable_by(editor=editor).filter(pk=target.pk).exists()
+
+
+def app_session_current(*, session_id: object) -> AppSession | None:
+    """The open app session a token names, if its user may still use it; None otherwise.
+
+    Asked on every request with an access token and on every refresh: a
+    session ended by sign-out, a disabled account, or a password changed since
+    sign-in (the auth hash differs, as for Django's own sessions) is refused.
+    """
+    try:
+        pk = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    session = AppSession.objects.select_related("user").filter(pk=pk, ended_at__isnull=True).first()
+    if session is None:
+        return None
+    user = session.user
+    if not user.is_active or not constant_time_compare(session.auth_hash, user.get_session_auth_hash()):
+        return None
+    return session

@@ -9,9 +9,21 @@ same answer as for an id that does not exist.
 
 from __future__ import annotations
 
-from django.db import models, transaction
+import secrets
+import uuid
+from dataclasses import dataclass
 
-from accounts.models import Address, User
+import redis
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.db import models, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import Address, AppSession, User
+from accounts.selectors import app_session_current
 from restaurant.errors import ApplicationError, NotFound
 
 MAX_ADDRESSES_PER_USER = 10
@@ -159,3 +171,125 @@ def address_set_default(*, user: User, address_id: int) -> Address:
     address = _own_address(user=user, address_id=address_id)
     _make_default(address)
     return address
+
+
+# ---------------------------------------------------------------- app sessions (JWT for mobile apps)
+
+# The claim naming the AppSession a token belongs to; checked on every request.
+SESSION_CLAIM = "sid"
+
+
+class TokenRefused(ApplicationError):
+    """A refresh token that is expired, forged, already used, or of an ended session."""
+
+    status = 401
+    default_code = "token_refused"
+
+
+@dataclass(frozen=True)
+class AppTokens:
+    access: str
+    refresh: str
+    access_expires_in: int  # seconds
+    refresh_expires_in: int
+
+
+def _tokens_mint(*, user: User, session_id: uuid.UUID) -> tuple[AppTokens, str]:
+    """A fresh access and refresh pair for the session; the refresh token's jti with it."""
+    refresh = RefreshToken.for_user(user)
+    refresh[SESSION_CLAIM] = str(session_id)
+    access = refresh.access_token
+    tokens = AppTokens(
+        access=str(access),
+        refresh=str(refresh),
+        access_expires_in=int(access.lifetime.total_seconds()),
+        refresh_expires_in=int(refresh.lifetime.total_seconds()),
+    )
+    return tokens, str(refresh["jti"])
+
+
+def app_session_start(*, user: User) -> AppTokens:
+    """Signs an app in (its password and second factor already checked by the door)."""
+    session_id = uuid.uuid4()
+    tokens, jti = _tokens_mint(user=user, session_id=session_id)
+    with transaction.atomic():
+        AppSession.objects.create(
+            id=session_id, user=user, refresh_jti=jti, auth_hash=user.get_session_auth_hash()
+        )
+    return tokens
+
+
+def app_session_end(*, session_id: str | uuid.UUID, reason: str) -> bool:
+    """Ends the session: its tokens are refused from the next request on, its sockets close now."""
+    from accounts.socket_access import user_sockets_recheck
+
+    open_session = AppSession.objects.filter(pk=session_id, ended_at__isnull=True)
+    with transaction.atomic():
+        user_id = open_session.values_list("user_id", flat=True).first()
+        ended = open_session.update(ended_at=timezone.now(), ended_because=reason[:40])
+        if ended == 1 and user_id is not None:
+            # After commit: each of the user's sockets asks again, and an app's finds its session over.
+            user_sockets_recheck(user_id=user_id)
+    return ended == 1
+
+
+def app_session_refresh(*, refresh: str) -> AppTokens:
+    """Rotation: the refresh token is swapped for a new pair and is never good again.
+
+    The swap is a conditional UPDATE on the jti the session expects, so of two
+    requests with one refresh token exactly one gets the new pair. A refresh
+    token used a second time means a copy is in someone else's hands: the
+    whole session ends, for the thief and the app alike (the app signs in again).
+    """
+    try:
+        token = RefreshToken(refresh)  # type: ignore[arg-type]  # simplejwt's stubs want bytes
+    except TokenError as error:
+        raise TokenRefused("This refresh token is not valid or has expired.") from error
+    jti = str(token.get("jti", ""))
+    session = app_session_current(session_id=token.get(SESSION_CLAIM))
+    if session is None:
+        raise TokenRefused("This sign-in has ended. Sign in again.", code="session_ended")
+    tokens, new_jti = _tokens_mint(user=session.user, session_id=session.pk)
+    with transaction.atomic():
+        swapped = AppSession.objects.filter(pk=session.pk, refresh_jti=jti, ended_at__isnull=True).update(
+            refresh_jti=new_jti, refreshed_at=timezone.now()
+        )
+    if swapped != 1:
+        app_session_end(session_id=session.pk, reason="refresh token reused")
+        raise TokenRefused("This refresh token was already used. Sign in again.", code="token_reused")
+    return tokens
+
+
+# ---------------------------------------------------------------- socket tickets (apps' websockets)
+
+_TICKET_SALT = "brigade.socket-ticket"
+# What a cache that has gone away raises (django-redis re-raises redis-py's own errors).
+_CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+
+def socket_ticket_issue(*, session_id: str | uuid.UUID) -> str:
+    """A ticket to open one websocket as this app session: signed, single-use, SOCKET_TICKET_SECONDS long.
+
+    An app cannot set a cookie or a header on a browser-style websocket, and a
+    token in a URL ends up in logs and histories: the URL carries this ticket
+    instead, which is worthless once used or a few seconds old.
+    """
+    return signing.dumps({"sid": str(session_id), "n": secrets.token_urlsafe(16)}, salt=_TICKET_SALT)
+
+
+def socket_ticket_redeem(*, ticket: str) -> AppSession | None:
+    """The app session a ticket was issued to, once; None for a used, stale, forged or ended one."""
+    try:
+        claim = signing.loads(ticket[:512], salt=_TICKET_SALT, max_age=settings.SOCKET_TICKET_SECONDS)
+    except signing.BadSignature:
+        return None
+    if not isinstance(claim, dict) or not isinstance(claim.get("n"), str):
+        return None
+    try:
+        # The first redeemer adds the mark; anyone later finds it there.
+        first = cache.add(f"socket-ticket:{claim['n']}", 1, timeout=settings.SOCKET_TICKET_SECONDS + 5)
+    except _CACHE_ERRORS:
+        return None  # single use cannot be proven: the app asks for a new ticket
+    if not first:
+        return None
+    return app_session_current(session_id=claim.get("sid"))

@@ -151,18 +151,18 @@ def _menu_body(snapshot: MenuSnapshot, *, specials: bool) -> SafeString:
     return body
 
 
-def _with_caching(response: HttpResponseBase, etag: str | None) -> HttpResponseBase:
+def with_caching(response: HttpResponseBase, etag: str | None) -> HttpResponseBase:
     response.headers["Cache-Control"] = CACHE_CONTROL
     if etag is not None:
         response.headers["ETag"] = quote_etag(etag)
     return response
 
 
-def _not_modified(request: HttpRequest, etag: str | None) -> HttpResponseBase | None:
+def not_modified_answer(request: HttpRequest, etag: str | None) -> HttpResponseBase | None:
     if etag is None or request.method not in ("GET", "HEAD"):
         return None
     response = get_conditional_response(request, etag=quote_etag(etag))
-    return None if response is None else _with_caching(response, etag)
+    return None if response is None else with_caching(response, etag)
 
 
 def _nobody_in_particular(request: HttpRequest) -> bool:
@@ -215,12 +215,12 @@ def menu_page(request: HttpRequest, *, errors: Sequence[str] = (), status: int =
     snapshot = menu_current()
     specials = specials_active(request, draw=request.method in ("GET", "HEAD"), menu=snapshot)
     etag = _etag(request, snapshot, page="menu", specials=specials, has_form=False) if status == 200 else None
-    if (not_modified := _not_modified(request, etag)) is not None:
+    if (not_modified := not_modified_answer(request, etag)) is not None:
         return not_modified
     if status == 200 and not errors and _nobody_in_particular(request):
-        return _with_caching(_anonymous_page(request, snapshot, specials), etag)
+        return with_caching(_anonymous_page(request, snapshot, specials), etag)
     context = {"menu_html": _menu_body(snapshot, specials=specials), "errors": errors}
-    return _with_caching(render(request, "menu/index.html", context, status=status), etag)
+    return with_caching(render(request, "menu/index.html", context, status=status), etag)
 
 
 def item_page(
@@ -237,8 +237,8 @@ def item_page(
         if status == 200
         else None
     )
-    if (not_modified := _not_modified(request, etag)) is not None:
+    if (not_modified := not_modified_answer(request, etag)) is not None:
         return not_modified
-    return _with_caching(
+    return with_caching(
         render(request, "menu/item.html", {"item": item, "errors": errors}, status=status), etag
     )

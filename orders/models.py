@@ -64,6 +64,10 @@ class Order(models.Model):
         on_delete=models.SET_NULL,
         related_name="orders_taken",
     )
+    # The delivery partner that placed the order for its customer over the API.
+    partner = models.ForeignKey(
+        "orders.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
     order_type = models.CharField(max_length=16, choices=OrderType.choices)
     table_number = models.CharField(max_length=10, blank=True)
     delivery_address = models.TextField(max_length=500, blank=True)
@@ -257,16 +261,19 @@ class OrderEvent(models.Model):
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
 from orders.coupons.models import Coupon, CouponKind  # noqa: E402
+from orders.idempotency import IdempotencyRecord  # noqa: E402
 from orders.inventory.models import InventoryReport  # noqa: E402
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
 from orders.pacing.models import KitchenPacing, OpeningHours, PacingSlot  # noqa: E402
 from orders.partners.models import (  # noqa: E402
     Partner,
+    PartnerAPIKey,
     PartnerDelivery,
     PartnerDeliveryStatus,
     PartnerTopic,
     new_delivery_public_id,
     new_partner_secret,
+    validate_api_scopes,
     validate_partner_events,
 )
 from orders.payments.models import (  # noqa: E402
@@ -282,6 +289,7 @@ __all__ = [
     "Coupon",
     "CouponKind",
     "DeadLetter",
+    "IdempotencyRecord",
     "InventoryReport",
     "KitchenPacing",
     "OpeningHours",
@@ -294,6 +302,7 @@ __all__ = [
     "OutboxEvent",
     "PacingSlot",
     "Partner",
+    "PartnerAPIKey",
     "PartnerDelivery",
     "PartnerDeliveryStatus",
     "PartnerTopic",
@@ -305,5 +314,6 @@ __all__ = [
     "new_delivery_public_id",
     "new_partner_secret",
     "new_tracking_token",
+    "validate_api_scopes",
     "validate_partner_events",
 ]

@@ -7,6 +7,7 @@ from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
 from accounts.models import User
 from accounts.permissions import Capability, can
+from accounts.roles import Actor
 from orders.models import Order, OrderEvent, Payment
 from orders.state import (
     KITCHEN_STATUSES,
@@ -92,3 +93,30 @@ def floor_open_orders() -> QuerySet[Order]:
         .prefetch_related("items")
         .order_by(rank, "-created_at", "-id")
     )
+
+
+def orders_for_api(*, actor: Actor) -> QuerySet[Order]:
+    """The orders an API caller follows: a partner its own, a person the ones placed from their account.
+
+    Newest first by number (the primary key), which only grows: a cursor over
+    it stays put while new orders arrive at the top.
+    """
+    if actor.partner_id is not None:
+        mine = Order.objects.filter(partner_id=actor.partner_id)
+    elif actor.user is not None:
+        mine = Order.objects.filter(customer=actor.user)
+    else:
+        mine = Order.objects.none()
+    return mine.prefetch_related("items").order_by("-pk")
+
+
+def order_for_api(*, number: int, actor: Actor) -> Order | None:
+    """One order by its number, if this caller may see it: its partner, its customer, or staff."""
+    order = _with_details(Order.objects.filter(pk=number)).first()
+    if order is None:
+        return None
+    if actor.partner_id is not None:
+        return order if order.partner_id == actor.partner_id else None
+    if order.partner_id is None and actor.user is not None and order.customer_id == actor.user.pk:
+        return order
+    return order if can(actor, Capability.SEE_ANY_ORDER) else None

@@ -67,7 +67,11 @@ def _existing_for_key(idempotency_key: str, actor: Actor) -> Order | None:
     if order is None:
         return None
     owner_id = actor.user.pk if actor.user else None
-    if owner_id not in (order.customer_id, order.placed_by_id):
+    if actor.partner_id is not None:
+        mine = order.partner_id == actor.partner_id
+    else:
+        mine = order.partner_id is None and owner_id in (order.customer_id, order.placed_by_id)
+    if not mine:
         # A key is only ever handed to one session; a stranger holding it
         # must not learn which order it made.
         raise Conflict("This checkout was already used. Please start again.", code="key_reused")
@@ -131,6 +135,7 @@ def order_place(
             order = Order.objects.create(
                 customer=None if for_table else actor.user,
                 placed_by=actor.user if for_table else None,
+                partner_id=actor.partner_id,
                 order_type=details.order_type,
                 table_number=details.table_number.strip() if details.order_type == OrderType.DINE_IN else "",
                 delivery_address=details.delivery_address.strip()

@@ -30,3 +30,10 @@ def send_order_cancellation(order_id: int) -> bool:
         return order_cancellation_send(order_id=order_id)
     except EmailClaimed as claimed:
         raise send_order_cancellation.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+
+
+@reliable_task(name="orders.tasks.idempotency_keys_purge")
+def idempotency_keys_purge() -> int:
+    from orders.idempotency import idempotency_records_purge
+
+    return idempotency_records_purge()

@@ -10,7 +10,9 @@ own: comma-separated `<count>/<period>/<key>`, for example
   or a client that drops cookies) skips this budget, the others still count;
 - `ip`: the client's address from restaurant.client_ip (X-Forwarded-For only
   through TRUSTED_PROXY_COUNT proxies), IPv6 by its /64;
-- `user`: the signed-in user, whichever session or address they come from.
+- `user`: the signed-in user, whichever session or address they come from;
+- `key`: the API key a program calls with (a delivery partner's), by its
+  public prefix; requests without one skip this budget.
 
 Only unsafe requests (POST and the like) spend; a GET of the same door is a
 page view and passes untouched. Every budget of the name is spent on each
@@ -45,9 +47,10 @@ from django_ratelimit import UNSAFE
 from django_ratelimit.core import get_usage
 
 from accounts.security_events import security_event
+from restaurant.api.clients import ApiClient
 from restaurant.error_views import error_response
 
-KEYS = ("session", "ip", "user")
+KEYS = ("session", "ip", "user", "key")
 _BUDGET = re.compile(r"^(?P<rate>\d+/\d*[smhd])/(?P<key>[a-z]+)$")
 
 
@@ -100,6 +103,10 @@ def _ratelimit_key(request: HttpRequest, key: str) -> str | Callable[[str, HttpR
     if key == "session":
         session = getattr(request, "session", None)
         value = session.session_key if session is not None else None
+    elif key == "key":
+        # Set on API requests only (a DRF Request): the credentials they authenticated with.
+        client = getattr(request, "auth", None)
+        value = client.rate_limit_id if isinstance(client, ApiClient) else None
     else:
         user = getattr(request, "user", None)
         value = str(user.pk) if user is not None and user.is_authenticated else None

@@ -9,6 +9,7 @@ Every variable is listed, with its default, in .env.example and the README.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +70,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "csp",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files, served from our own static files (no CDN, under our CSP).
+    "drf_spectacular_sidecar",
+    # Delivery partners' API keys (orders.partners.models.PartnerAPIKey): hashed, prefixed.
+    "rest_framework_api_key",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -259,6 +265,8 @@ RATE_LIMIT_SHARED_RETRY_SECONDS = env_float("RATE_LIMIT_SHARED_RETRY_SECONDS", 5
 # every ping, 10 s) asks again by itself, and before its next event if that is
 # overdue: a client that never pings must not go on receiving after its right ended.
 SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
+# How long an app's socket ticket (POST /api/v1/sockets/ticket/) may wait to be used, once.
+SOCKET_TICKET_SECONDS = env_int("SOCKET_TICKET_SECONDS", 30)
 # Threads per web process for the sockets' database reads (the right to a
 # socket, its state), each with its own persistent connection.
 SOCKET_DB_THREADS = env_int("SOCKET_DB_THREADS", 6)
@@ -361,6 +369,7 @@ CELERY_BEAT_SCHEDULE = {
     "refunds-sweep": {"task": "orders.payment_tasks.refunds_sweep", "schedule": 60.0},
     # Orders scheduled for a later pickup reach the board their prep time before
     # their slot: at most this late. Kitchen pacing, docs/decisions.md.
+    "idempotency-keys-purge": {"task": "orders.tasks.idempotency_keys_purge", "schedule": 3600.0},
     "kitchen-release-scheduled": {
         "task": "kitchen.tasks.release_scheduled_orders",
         "schedule": float(KITCHEN_RELEASE_SWEEP_SECONDS),
@@ -474,6 +483,8 @@ RATE_LIMITS = {
     "cancel": env_str("RATE_LIMIT_CANCEL", "10/10m/session,60/10m/ip,10/10m/user"),
     # Creating an account (each sends an email); also spends SIGN_IN_RATE_PER_IP.
     "sign_up": env_str("RATE_LIMIT_SIGN_UP", "3/h/session,10/h/ip"),
+    # A delivery partner placing orders over the API, per key (its customers are many).
+    "partner_orders": env_str("RATE_LIMIT_PARTNER_ORDERS", "300/10m/key,600/10m/ip"),
     # Trying a coupon code, for the door that applies one.
     "coupon": env_str("RATE_LIMIT_COUPON", "10/10m/session,20/10m/ip,10/10m/user"),
 }
@@ -569,11 +580,61 @@ ADMIN_PATH = env_str("ADMIN_PATH", "admin/").strip("/") + "/"
 # ------------------------------------------------------------------------------
 # REST framework
 # ------------------------------------------------------------------------------
+# https://www.django-rest-framework.org/api-guide/settings/
+# JSON only, in and out: no browsable API (its pages need inline script the
+# CSP refuses; /api/v1/docs/ is the human view). No DRF throttling: the API's
+# doors spend the one limiter of the pages (restaurant/rate_limits.py).
 REST_FRAMEWORK = {
+    # Apps: JWT (accounts.authentication); partners: API keys
+    # (orders.partners.authentication); browsers: the session, with CSRF.
+    # The first two answer 401 with a WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.AppTokenAuthentication",
+        "orders.partners.authentication.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["restaurant.api.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "restaurant.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "restaurant.api.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+# Short-lived access tokens; refresh tokens rotate on every use, and every
+# request is checked against its app session (accounts.authentication).
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_SECONDS", 300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_SECONDS", 14 * 24 * 3600)),
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+# Idempotency-Key on the API's order and payment doors (orders/idempotency.py):
+# how long a key's first answer is kept and replayed; how long a running
+# request holds its key before another may take over (a crashed worker).
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24)
+IDEMPOTENCY_CLAIM_SECONDS = env_int("IDEMPOTENCY_CLAIM_SECONDS", 60)
+# Largest JSON body an API door reads; an order of 40 lines is a few kilobytes.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Brigade API",
+    "DESCRIPTION": "The restaurant's menu, orders and kitchen for apps and delivery partners (docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "restaurant.api.schema.error_responses",
+    ],
 }
 
 # ------------------------------------------------------------------------------

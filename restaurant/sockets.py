@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -147,6 +148,27 @@ def session_user(*, session_key: str | None, user_id: int) -> User | AnonymousUs
     return user
 
 
+def app_session_user(*, session_id: str, user_id: int) -> User | AnonymousUser:
+    """An app socket's user as its app session says now (signed out, disabled, new password: anonymous)."""
+    from accounts.selectors import app_session_current
+
+    session = app_session_current(session_id=session_id)
+    return session.user if session is not None and session.user_id == user_id else AnonymousUser()
+
+
+def socket_ticket_of(scope: dict[str, Any]) -> str | None:
+    """The `ticket` an app's socket URL carries (accounts.services.socket_ticket_issue), if any."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+    return values[0] if values else None
+
+
+def _ticket_redeem(ticket: str) -> Any:
+    # Imported here: accounts.services reaches this module back through accounts.socket_access.
+    from accounts.services import socket_ticket_redeem
+
+    return socket_ticket_redeem(ticket=ticket)
+
+
 _socket_threads: ThreadPoolExecutor | None = None
 _socket_threads_lock = threading.Lock()
 
@@ -199,6 +221,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     # Who the socket was opened as: the user and their session, or None for anonymous.
     user_id: int | None = None
     session_key: str | None = None
+    # An app's socket, opened with a ticket: the app session it was issued to.
+    app_session_id: str | None = None
     # time.monotonic() of the last time the right to this socket was confirmed.
     checked_at: float = 0.0
     # Asks again when the client has not (no ping) for a while; None when the socket is not open.
@@ -220,9 +244,19 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope["user"]
+        ticket = socket_ticket_of(self.scope)
+        if ticket is not None:
+            # An app: the ticket alone says who this is, never a cookie that came along
+            # (the origin of a ticket's socket is not checked: restaurant.asgi).
+            app_session = await in_thread(_ticket_redeem)(ticket)
+            if app_session is None:
+                self._log("socket refused", "ticket refused")
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+            user, self.app_session_id = app_session.user, str(app_session.pk)
         if user.is_authenticated:
             self.user_id = user.pk
-            self.session_key = self.scope["session"].session_key
+            self.session_key = self.scope["session"].session_key if ticket is None else None
             # Joined before authorizing: a sign-out from now on reaches this socket.
             await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         group = await in_thread(self.authorize)(user)
@@ -335,6 +369,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             # Opened anonymously (a guest's tracking link), or the session ended: what
             # an anonymous visitor may follow, which for a guest order is still its page.
             user: User | AnonymousUser = AnonymousUser()
+        elif self.app_session_id is not None:
+            user = app_session_user(session_id=self.app_session_id, user_id=self.user_id)
         else:
             user = session_user(session_key=self.session_key, user_id=self.user_id)
         return self.authorize(user) == self.group_name

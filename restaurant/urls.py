@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path(settings.ADMIN_PATH, admin.site.urls),
+    path("api/v1/", include("restaurant.api.urls")),
     # allauth's sign-in doors, each behind the one limiter (accounts.sign_in_limits).
     path("accounts/login/", sign_in.RateLimitedLoginView.as_view(), name="account_login"),
     path("accounts/signup/", sign_in.RateLimitedSignupView.as_view(), name="account_signup"),

@@ -236,3 +236,29 @@ def eager_tasks():  # type: ignore[no-untyped-def]
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = saved
+
+
+# ---------------------------------------------------------------- delivery partners on the API
+
+
+@pytest.fixture
+def partner(db):  # type: ignore[no-untyped-def]
+    from orders.partners.models import Partner
+
+    return Partner.objects.create(
+        name="Rapid Riders", url="https://riders.example/hooks", events=["order.paid", "order.ready"]
+    )
+
+
+@pytest.fixture
+def partner_key(partner):  # type: ignore[no-untyped-def]
+    """Makes a key of `partner` with the scopes given; returns its Authorization header value."""
+    from orders.partners.services import partner_key_create
+
+    def make(*scopes: str, expiry_date=None, of=None) -> str:  # type: ignore[no-untyped-def]
+        _key, raw = partner_key_create(
+            partner=of or partner, name="test key", scopes=list(scopes), expiry_date=expiry_date
+        )
+        return f"Api-Key {raw}"
+
+    return make

@@ -66,3 +66,12 @@ def connects(communicator: WebsocketCommunicator) -> tuple[bool, object]:
         return connected, (first if connected else code)
 
     return async_to_sync(run)()
+
+
+def app_socket_for(
+    path: str, ticket: str, *, headers: list[tuple[bytes, bytes]] | None = None
+) -> WebsocketCommunicator:
+    """A socket as a mobile app opens one: the API's one-time ticket in the URL, no cookie, no Origin."""
+    return CheckedCommunicator(
+        application, f"{path}?ticket={ticket}", headers=[(b"host", b"testserver"), *(headers or [])]
+    )

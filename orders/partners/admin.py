@@ -11,10 +11,17 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
+from rest_framework_api_key.models import APIKey
 
 from orders.admin_inlines import ReadOnlyInline
-from orders.partners.models import Partner, PartnerDelivery, PartnerTopic
-from orders.partners.services import partner_delivery_resend, partner_secret_rotate
+from orders.partners.models import Partner, PartnerAPIKey, PartnerDelivery, PartnerTopic
+from orders.partners.services import (
+    partner_delivery_resend,
+    partner_key_create,
+    partner_key_revoke,
+    partner_secret_rotate,
+)
+from restaurant.api.clients import ApiScope
 
 RECENT_DELIVERIES = 20
 
@@ -167,3 +174,79 @@ class PartnerDeliveryAdmin(admin.ModelAdmin):
                 "(a delivered one never goes twice, a pending one is still being tried).",
                 messages.WARNING,
             )
+
+
+# ------------------------------------------------------------------ API keys
+
+# djangorestframework-api-key registers its own, partner-less key model;
+# partners' keys are the only keys Brigade accepts, so only they are shown.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+class PartnerAPIKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What the key may do; every door refuses a key without its scope.",
+    )
+
+    class Meta:
+        model = PartnerAPIKey
+        fields = ("partner", "name", "scopes", "expiry_date", "revoked")
+
+
+@admin.register(PartnerAPIKey)
+class PartnerAPIKeyAdmin(admin.ModelAdmin):
+    form = PartnerAPIKeyForm
+    list_display = (
+        "prefix",
+        "name",
+        "partner",
+        "key_scopes",
+        "created",
+        "expiry_date",
+        "revoked",
+        "last_used_at",
+    )
+    list_filter = ("revoked", "partner")
+    search_fields = ("name", "prefix", "partner__name")
+    readonly_fields = ("prefix", "created", "last_used_at")
+    actions = ("revoke",)
+
+    @admin.display(description="scopes")
+    def key_scopes(self, key: PartnerAPIKey) -> str:
+        return ", ".join(key.scopes or []) or "—"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PartnerAPIKey | None = None) -> tuple[str, ...]:
+        # A key's owner never changes, and a revoked key is never revived.
+        if obj is None:
+            return self.readonly_fields
+        fixed = ("partner", "revoked", "name", "scopes", "expiry_date") if obj.revoked else ("partner",)
+        return (*self.readonly_fields, *fixed)
+
+    def has_delete_permission(self, request: HttpRequest, obj: PartnerAPIKey | None = None) -> bool:
+        return False  # revoke instead: the key's row says who held it and when it was last used
+
+    def save_model(self, request: HttpRequest, obj: PartnerAPIKey, form: Any, change: bool) -> None:
+        if change:
+            # Name, scopes, expiry, revoked: the library's model refuses to un-revoke.
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = partner_key_create(
+            partner=obj.partner, name=obj.name, scopes=list(obj.scopes or []), expiry_date=obj.expiry_date
+        )
+        obj.pk, obj.prefix, obj.created = key.pk, key.prefix, key.created
+        self.message_user(
+            request,
+            f"The API key of {key.partner.name} is {raw} — give it to the partner now: it is not shown "
+            f"again. Its prefix {key.prefix} names it here and in logs.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke (the next request with the key is refused)", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PartnerAPIKey]) -> None:
+        for key in queryset.filter(revoked=False).order_by("pk"):
+            partner_key_revoke(key=key)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -6,8 +6,11 @@ import secrets
 import uuid
 
 from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey
 
+from accounts.roles import Actor
 from orders.partners.url_checks import validate_partner_url
+from restaurant.api.clients import ApiScope
 
 
 class PartnerTopic(models.TextChoices):
@@ -111,3 +114,46 @@ class PartnerDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.outbox_event.order_id} → {self.partner}"
+
+
+def validate_api_scopes(value: object) -> None:
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, list) or not all(isinstance(scope, str) for scope in value):
+        raise ValidationError("Scopes must be a list of scope names.", code="invalid")
+    unknown = sorted(set(value) - set(ApiScope.values))
+    if unknown:
+        raise ValidationError(
+            "Unknown scope(s): %(unknown)s.", code="unknown_scope", params={"unknown": ", ".join(unknown)}
+        )
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner's key to the API (djangorestframework-api-key).
+
+    Only a SHA-512 hash of the key is stored; the key itself is shown once, in
+    admin, when a manager makes it. Its prefix (the part before the dot) is
+    public: it names the key in admin, in logs and in its rate-limit budget.
+    A revoked key (never undone) or one past its expiry is refused on the very
+    next request, and so is every key of a partner made inactive.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="api_keys")
+    # A subset of restaurant.api.clients.ApiScope, e.g. ["menu:read", "orders:write"].
+    scopes = models.JSONField(default=list, blank=True, validators=[validate_api_scopes])
+    # Written at most once a minute per key (orders.partners.services.partner_key_touch).
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+    @property
+    def rate_limit_id(self) -> str:
+        return self.prefix
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+    def actor(self) -> Actor:
+        return Actor.partner(partner_id=self.partner_id, name=self.partner.name)

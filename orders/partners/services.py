@@ -39,11 +39,13 @@ from orders.outbox.models import DeadLetter, OutboxEvent
 from orders.outbox.services import outbox_enqueue
 from orders.partners.models import (
     Partner,
+    PartnerAPIKey,
     PartnerDelivery,
     PartnerDeliveryStatus,
     PartnerTopic,
     new_delivery_public_id,
     new_partner_secret,
+    validate_api_scopes,
 )
 from orders.partners.url_checks import Destination, PartnerURLRefused, partner_url_destination
 from restaurant.signing import SignatureError, signature_check, signature_header
@@ -450,3 +452,38 @@ def partner_secret_rotate(*, partner: Partner) -> str:
     partner.secret = secret
     logger.info("partner secret rotated", extra={"partner_id": partner.pk})
     return secret
+
+
+# ------------------------------------------------------------------ API keys
+
+# A key's last use is recorded to the minute: a write on every request would
+# cost a busy partner one UPDATE per call for no more than that.
+KEY_TOUCH_SECONDS = 60
+
+
+def partner_key_touch(*, key: PartnerAPIKey) -> None:
+    """Records that the key was used now (at most once a minute per key)."""
+    now = timezone.now()
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(seconds=KEY_TOUCH_SECONDS))
+    with transaction.atomic():
+        PartnerAPIKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+
+
+def partner_key_create(
+    *, partner: Partner, name: str, scopes: list[str], expiry_date: Any = None
+) -> tuple[PartnerAPIKey, str]:
+    """A new API key for the partner; returns it with the raw key, which is never stored nor shown again."""
+    validate_api_scopes(scopes)
+    with transaction.atomic():
+        key, raw = PartnerAPIKey.objects.create_key(
+            partner=partner, name=name, scopes=sorted(set(scopes)), expiry_date=expiry_date
+        )
+    logger.info("partner API key created", extra={"partner_id": partner.pk, "prefix": key.prefix})
+    return key, raw  # type: ignore[return-value]  # create_key is typed for the abstract model
+
+
+def partner_key_revoke(*, key: PartnerAPIKey) -> None:
+    """Revokes the key for good: its next request is refused."""
+    with transaction.atomic():
+        PartnerAPIKey.objects.filter(pk=key.pk).update(revoked=True)
+    logger.info("partner API key revoked", extra={"partner_id": key.partner_id, "prefix": key.prefix})

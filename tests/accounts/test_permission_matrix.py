@@ -8,19 +8,23 @@ The door walk then checks that pages, actions and admin honour the matrix.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from django.urls import reverse
 
 from accounts.permissions import MATRIX, Capability, capabilities_of, django_permissions_of
 from accounts.roles import Actor, Role
+from accounts.services import address_add, app_session_start
 from kitchen.models import Ticket
 from kitchen.services import tickets_create_for_order
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
+from restaurant.api.clients import ApiScope
 from tests.accounts.mfa_helpers import totp_code, totp_for
 from tests.conftest import PASSWORD, client_for
+from tests.orders.flows import three_lines
 from tests.sockets import connects, socket_for
 
 C = Capability
@@ -42,6 +46,7 @@ EXPECTED_MATRIX = {
     "manage_orders": {"manager"},
     "manage_people": {"manager"},
     "manage_flags": {"manager"},
+    "place_partner_orders": {"partner"},
 }
 
 
@@ -393,7 +398,17 @@ def _knock_password_reset(actors) -> Callable:
     )
 
 
+def _knock_api_token(actors) -> Callable:
+    return lambda ip: client_for(None).post(
+        "/api/v1/auth/token/",
+        {"email": actors.customer.email, "password": "guess"},
+        content_type="application/json",
+        REMOTE_ADDR=ip,
+    )
+
+
 SIGN_IN_DOORS: dict[str, Callable] = {
+    "app sign-in (API token)": _knock_api_token,
     "sign in (allauth)": _knock_sign_in,
     "sign in to admin": _knock_admin_sign_in,
     "second factor at sign-in (MFA stage)": _knock_second_factor,
@@ -420,6 +435,187 @@ def test_every_sign_in_door_goes_through_the_one_limiter(door, verified_actors, 
     assert _knock_sign_in(verified_actors)(LIMITED_IP).status_code == 429
     # Other addresses are not.
     assert knock("198.51.100.201").status_code != 429
+
+
+# ---------------------------------------------------------------- the API doors
+
+API_ACTORS = (*ALL_ACTORS, "partner")
+
+
+@dataclass
+class Caller:
+    """How each actor knocks on the API: people with an app's token, the partner with its key."""
+
+    headers: dict[str, str]
+    actors: object
+    menu: object
+
+    def get(self, path: str):
+        return client_for(None).get(path, **self.headers)
+
+    def post(self, path: str, body: object = None):
+        return client_for(None).post(path, body or {}, content_type="application/json", **self.headers)
+
+    def customers_order(self) -> Order:
+        """A fresh unpaid order of the customer's, for a door that acts on one."""
+        return _order(self.menu, self.actors.customer)
+
+    def customers_address(self) -> int:
+        return address_add(user=self.actors.customer, make_default=False, **_AN_ADDRESS).pk
+
+    def a_ticket(self) -> Ticket:
+        order = _order(self.menu, self.actors.customer, OrderStatus.PAID)
+        tickets_create_for_order(order_id=order.pk)
+        return Ticket.objects.filter(order=order).first()
+
+
+def _callers(actors, menu, partner_key) -> dict[str, Caller]:
+    people = _people(actors)
+    headers = {
+        name: {"HTTP_AUTHORIZATION": f"Bearer {app_session_start(user=user).access}"} if user else {}
+        for name, user in people.items()
+    }
+    headers["partner"] = {"HTTP_AUTHORIZATION": partner_key(*ApiScope.values)}
+    return {name: Caller(headers[name], actors, menu) for name in API_ACTORS}
+
+
+_AN_ADDRESS = {
+    "label": "Home",
+    "street": "1 Quay Street",
+    "city": "Galway",
+    "postcode": "",
+    "instructions": "",
+}
+# A door for people about their own account.
+PEOPLE_ONLY = {**dict.fromkeys(ALL_ACTORS, 200), "anonymous": 401, "partner": 403}
+# A door on the customer's own address: nobody else's account has it.
+ON_THE_CUSTOMERS_ADDRESS = {
+    **dict.fromkeys(ALL_ACTORS, 404),
+    "customer": 200,
+    "anonymous": 401,
+    "partner": 403,
+}
+# The kitchen board's doors.
+KITCHEN_ONLY = {**dict.fromkeys(API_ACTORS, 403), "anonymous": 401, "chef": 200, "manager": 200}
+
+# A door on the customer's order answers as the order page does: staff see any order.
+ON_THE_CUSTOMERS_ORDER = {
+    "anonymous": 401,
+    "customer": 200,
+    "other_customer": 404,
+    "waiter": 200,
+    "chef": 200,
+    "manager": 200,
+}
+
+
+def _api_cancel(caller: Caller, order: Order):
+    return caller.post(f"/api/v1/orders/{order.pk}/cancel/", {"version": order.version, "reason": "walk"})
+
+
+# door -> (how to knock, expected status per actor). Every /api/v1/ operation is here
+# (test_every_api_operation_is_in_the_walk checks the schema against it).
+API_DOORS: dict[str, tuple[Callable, dict[str, int]]] = {
+    "GET /api/v1/menu/": (lambda c: c.get("/api/v1/menu/"), dict.fromkeys(API_ACTORS, 200)),
+    "GET /api/v1/menu/items/{slug}/": (
+        lambda c: c.get("/api/v1/menu/items/fries/"),
+        dict.fromkeys(API_ACTORS, 200),
+    ),
+    "GET /api/v1/menu/availability/": (
+        lambda c: c.get("/api/v1/menu/availability/"),
+        dict.fromkeys(API_ACTORS, 200),
+    ),
+    "GET /api/v1/me/": (lambda c: c.get("/api/v1/me/"), PEOPLE_ONLY),
+    "POST /api/v1/sockets/ticket/": (
+        lambda c: c.post("/api/v1/sockets/ticket/"),
+        {**PEOPLE_ONLY, **dict.fromkeys(ALL_ACTORS[1:], 201)},
+    ),
+    "POST /api/v1/me/update/": (lambda c: c.post("/api/v1/me/update/", {}), PEOPLE_ONLY),
+    "GET /api/v1/me/addresses/": (lambda c: c.get("/api/v1/me/addresses/"), PEOPLE_ONLY),
+    "POST /api/v1/me/addresses/create/": (
+        lambda c: c.post("/api/v1/me/addresses/create/", _AN_ADDRESS),
+        {**PEOPLE_ONLY, **dict.fromkeys(ALL_ACTORS[1:], 201)},
+    ),
+    "POST /api/v1/me/addresses/{address_id}/update/": (
+        lambda c: c.post(f"/api/v1/me/addresses/{c.customers_address()}/update/", _AN_ADDRESS),
+        ON_THE_CUSTOMERS_ADDRESS,
+    ),
+    "POST /api/v1/me/addresses/{address_id}/default/": (
+        lambda c: c.post(f"/api/v1/me/addresses/{c.customers_address()}/default/"),
+        ON_THE_CUSTOMERS_ADDRESS,
+    ),
+    "POST /api/v1/me/addresses/{address_id}/delete/": (
+        lambda c: c.post(f"/api/v1/me/addresses/{c.customers_address()}/delete/"),
+        {**ON_THE_CUSTOMERS_ADDRESS, "customer": 204},
+    ),
+    "GET /api/v1/kitchen/tickets/": (lambda c: c.get("/api/v1/kitchen/tickets/"), KITCHEN_ONLY),
+    "POST /api/v1/kitchen/tickets/{ticket_id}/move/": (
+        lambda c: c.post(f"/api/v1/kitchen/tickets/{c.a_ticket().pk}/move/", {"move": "start", "version": 1}),
+        KITCHEN_ONLY,
+    ),
+    "POST /api/v1/auth/sign-out/": (
+        lambda c: c.post("/api/v1/auth/sign-out/"),
+        {**dict.fromkeys(ALL_ACTORS, 204), "anonymous": 401, "partner": 403},
+    ),
+    "POST /api/v1/orders/": (
+        lambda c: c.post("/api/v1/orders/", three_lines(c.menu)),
+        {**dict.fromkeys(API_ACTORS, 201), "anonymous": 401},
+    ),
+    "GET /api/v1/orders/mine/": (
+        lambda c: c.get("/api/v1/orders/mine/"),
+        {**dict.fromkeys(API_ACTORS, 200), "anonymous": 401},
+    ),
+    "GET /api/v1/orders/{number}/": (
+        lambda c: c.get(f"/api/v1/orders/{c.customers_order().pk}/"),
+        {**ON_THE_CUSTOMERS_ORDER, "partner": 404},
+    ),
+    "POST /api/v1/orders/{number}/cancel/": (
+        lambda c: _api_cancel(c, c.customers_order()),
+        {**ON_THE_CUSTOMERS_ORDER, "chef": 403, "partner": 403},
+    ),
+    "POST /api/v1/orders/{number}/payment/": (
+        lambda c: c.post(f"/api/v1/orders/{c.customers_order().pk}/payment/"),
+        {
+            **ON_THE_CUSTOMERS_ORDER,
+            "customer": 201,
+            "waiter": 201,
+            "chef": 201,
+            "manager": 201,
+            "partner": 404,
+        },
+    ),
+    # Sign-in doors: open to all, refusing what they are sent here (no credentials).
+    "POST /api/v1/auth/token/": (lambda c: c.post("/api/v1/auth/token/"), dict.fromkeys(API_ACTORS, 400)),
+    "POST /api/v1/auth/token/refresh/": (
+        lambda c: c.post("/api/v1/auth/token/refresh/"),
+        dict.fromkeys(API_ACTORS, 400),
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("door", list(API_DOORS))
+def test_every_api_door_answers_every_actor_as_the_matrix_says(door, actors, small_menu, partner_key):
+    knock, expected = API_DOORS[door]
+
+    answers = {
+        name: knock(caller).status_code for name, caller in _callers(actors, small_menu, partner_key).items()
+    }
+
+    assert answers == expected
+
+
+def test_every_api_operation_is_in_the_walk():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = {
+        f"{method.upper()} {route}"
+        for route, methods in schema["paths"].items()
+        for method in methods
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+    assert operations == set(API_DOORS)
 
 
 # ---------------------------------------------------------------- the sockets

@@ -16,35 +16,11 @@ from menu.flags import VIP_SPECIALS_FLAG
 from menu.models import MenuItem
 from orders.models import Order
 from tests.conftest import client_for
-from tests.factories import MenuItemFactory, UserFactory
 from tests.orders.flows import add_to_cart, checkout
 
 pytestmark = pytest.mark.django_db
 
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-@pytest.fixture
-def special(small_menu) -> MenuItem:
-    return MenuItemFactory(
-        category=small_menu.fries.category, name="Truffle Wagyu", slug="truffle-wagyu", is_special=True
-    )
-
-
-@pytest.fixture
-def flag(db) -> Flag:
-    # The migration made it (off, aimed at the VIP group); a flushed database has lost it.
-    flag, _ = Flag.objects.get_or_create(name=VIP_SPECIALS_FLAG, defaults={"everyone": False})
-    flag.groups.add(Group.objects.get_or_create(name=VIP_GROUP)[0])
-    return flag
-
-
-@pytest.fixture
-def vip(db):
-    user = UserFactory(username="vera", role="customer")
-    user.is_vip = True
-    user.save()
-    return user
 
 
 def _set(flag: Flag, capture, *, everyone: bool | None, percent: int | None = None) -> None:

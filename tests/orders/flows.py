@@ -49,3 +49,17 @@ def checkout(client: Client, token: str | None = None, **details: object):
 def apply_coupon(client: Client, code: object, **headers: object):
     """Types a code into the checkout's coupon field and presses Apply."""
     return client.post(reverse("orders:checkout_coupon"), {"code": code}, **headers)
+
+
+def three_lines(menu) -> dict:
+    """An order of three lines, with modifiers, for pickup."""
+    return {
+        "lines": [
+            {"item": menu.burger.pk, "quantity": 1, "options": [menu.rare.pk, menu.bacon.pk]},
+            {"item": menu.lemonade.pk, "quantity": 2, "options": [menu.large.pk]},
+            {"item": menu.fries.pk, "quantity": 1},
+        ],
+        "order_type": "pickup",
+        "contact_name": "Carla Diner",
+        "contact_email": "carla@example.test",
+    }

@@ -27,6 +27,7 @@ PINNED = {
     "orders.tasks.send_order_cancellation": "notifications",
     "orders.tasks.outbox_publish_task": "orders",
     "orders.tasks.outbox_sweep": "orders",
+    "orders.tasks.idempotency_keys_purge": "orders",
     "orders.tasks.deliver_partner_webhook": "webhooks",
     "orders.payment_tasks.deliver_refund": "orders",
     "orders.payment_tasks.refunds_sweep": "orders",

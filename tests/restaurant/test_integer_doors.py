@@ -132,6 +132,15 @@ def _address(suffix: str) -> Callable[[World, str], tuple[str, dict[str, str]]]:
     return build
 
 
+def _api(path: str) -> Callable[[World, str], tuple[str, dict[str, str]]]:
+    """An API door with a number in its path (its bodies' numbers: the API's own hostile-body tests)."""
+
+    def build(world: World, value: str) -> tuple[str, dict[str, str]]:
+        return "/api/v1/" + path.format(value), {}
+
+    return build
+
+
 def _admin(path: str) -> Callable[[World, str], tuple[str, dict[str, str]]]:
     def build(world: World, value: str) -> tuple[str, dict[str, str]]:
         return "/admin/" + path.format(value), {}
@@ -164,6 +173,16 @@ DOORS: list[Door] = [
     Door("account_profile:address_edit", "pk", "customer", "post", _address(""), (404,)),
     Door("account_profile:address_delete", "pk", "customer", "post", _address("delete/"), (404,)),
     Door("account_profile:address_default", "pk", "customer", "post", _address("default/"), (404,)),
+    # The API, signed in with the session.
+    Door("api:order_read", "number", "customer", "get", _api("orders/{}/"), (404,)),
+    Door("api:order_cancel", "number", "customer", "post", _api("orders/{}/cancel/"), (404,)),
+    Door("api:order_payment_start", "number", "customer", "post", _api("orders/{}/payment/"), (404,)),
+    Door("api:kitchen_ticket_move", "ticket_id", "chef", "post", _api("kitchen/tickets/{}/move/"), (404,)),
+    Door("api:me_address_update", "address_id", "customer", "post", _api("me/addresses/{}/update/"), (404,)),
+    Door("api:me_address_delete", "address_id", "customer", "post", _api("me/addresses/{}/delete/"), (404,)),
+    Door(
+        "api:me_address_default", "address_id", "customer", "post", _api("me/addresses/{}/default/"), (404,)
+    ),
     # Admin: a search by number finds nothing (200); an object that cannot
     # exist is "not found" the admin's way, a redirect to the index (302).
     Door("admin:orders_order_changelist", "q", "manager", "get", _admin("orders/order/?q={}"), (200,)),

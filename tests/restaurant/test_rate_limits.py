@@ -85,6 +85,23 @@ def test_a_program_past_the_budget_gets_the_json_error_body(small_menu, budgets)
     assert refused["RateLimit-Remaining"] == "0"
 
 
+def test_every_budget_of_a_door_counts_not_only_the_last_one(small_menu, budgets):
+    budgets(cart="2/m/session,100/m/ip,100/m/user")
+    client = _client_with_session()
+
+    statuses = [add_to_cart(client, small_menu.fries).status_code for _ in range(3)]
+
+    assert statuses == [302, 302, 429]
+
+
+def test_a_door_whose_only_budget_does_not_apply_lets_the_request_through(small_menu, budgets):
+    budgets(cart="1/m/user")  # a guest has no user budget
+
+    statuses = [add_to_cart(_client_with_session(), small_menu.fries).status_code for _ in range(2)]
+
+    assert statuses == [302, 302]
+
+
 def test_clients_from_one_address_share_its_budget_and_another_address_is_untouched(small_menu, budgets):
     budgets(cart="100/m/session,3/m/ip")
     # A new session for every request (a bot that drops cookies) is still one address.
