@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.staticfiles.finders import get_finders
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -75,10 +77,17 @@ def _socket_threads_closed(django_db_setup, django_db_blocker) -> Iterator[None]
 @pytest.fixture(scope="session", autouse=True)
 def _static_manifest() -> None:
     # Pages link hashed static names; the manifest must exist before they render,
-    # and be newer than the sources (pytest run by hand after a pull or an edit).
+    # hold every file (an app added) and be newer than ours (pytest run by hand
+    # after a pull or an edit, without `make test`'s collectstatic).
     manifest = settings.STATIC_ROOT / "staticfiles.json"
-    sources = (path for folder in settings.STATICFILES_DIRS for path in Path(folder).rglob("*"))
-    if not manifest.exists() or any(path.stat().st_mtime > manifest.stat().st_mtime for path in sources):
+    if not manifest.exists():
+        call_command("collectstatic", "--noinput", verbosity=0)
+        return
+    collected = json.loads(manifest.read_text())["paths"]
+    # collectstatic's own default ignore patterns.
+    found = {path for finder in get_finders() for path, _ in finder.list(["CVS", ".*", "*~"])}
+    ours = (path for folder in settings.STATICFILES_DIRS for path in Path(folder).rglob("*"))
+    if found - collected.keys() or any(path.stat().st_mtime > manifest.stat().st_mtime for path in ours):
         call_command("collectstatic", "--noinput", verbosity=0)
 
 
