@@ -1,4 +1,8 @@
-"""The base of every API door: the one limiter of the pages, spent once the caller is known.
+"""The base of every API door: keys only where their scope allows, the pages' one limiter, no stray bodies.
+
+Every door refuses partners' API keys unless it names the scope it needs
+(`required_scope`, restaurant.api.permissions.KeyScopes); a door that takes
+no body refuses one (`refuse_body`) rather than ignore it.
 
 A door names its budgets with `rate_limit` (settings.RATE_LIMITS). Where the
 API does what a page does it uses the page's name ("checkout", "payment",
