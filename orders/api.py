@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.http.response import HttpResponseBase
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -31,6 +32,7 @@ from accounts.permissions import Capability
 from accounts.roles import Actor
 from menu.specials import specials_active
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
+from orders.coupons.models import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from orders.forms import PickupField
 from orders.idempotency import KEY_MAX_LENGTH, IdempotentAnswer, idempotent
 from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, Order, OrderType
@@ -98,6 +100,9 @@ class OrderOutput(serializers.Serializer[Order]):
     special_instructions = serializers.CharField()
     currency = serializers.CharField()
     subtotal_minor = serializers.IntegerField()
+    # A coupon's discount (0 without one): total = subtotal - discount.
+    discount_minor = serializers.IntegerField()
+    coupon_code = serializers.CharField(help_text="The coupon applied, as the order keeps it; empty if none.")
     total_minor = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     promised_at = serializers.DateTimeField(allow_null=True)
@@ -198,7 +203,15 @@ class OrderCreateApi(ApiView):
             default="asap",
             help_text='"asap" (the default), or the start of a pickup slot, ISO 8601 with its offset.',
         )
-        # Coupons join here: a `coupon` code, passed on as order_checkout's coupon argument.
+        coupon = serializers.CharField(
+            max_length=CODE_MAX_LENGTH,
+            required=False,
+            default="",
+            allow_blank=True,
+            validators=[RegexValidator(CODE_PATTERN, CODE_RULE)],
+            help_text="A coupon code, any case. Every reason it cannot apply is one and the same "
+            "400 (coupon_refused), and tries spend the coupon budget as on the checkout page.",
+        )
 
         def validate_pickup_at(self, value: str) -> Any:
             # The checkout page's own parsing; whether the slot is offered is pacing's to say.
@@ -226,6 +239,9 @@ class OrderCreateApi(ApiView):
             return ordering_closed(request._request)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data["coupon"]:
+            # A code tried over the API spends what a code tried on the page does.
+            self.spend_rate_limit(request, "coupon")
         actor = api_actor(request)
         return _once(
             request,
@@ -254,6 +270,7 @@ class OrderCreateApi(ApiView):
             absolute_url=request.build_absolute_uri,
             pickup=data["pickup_at"] or ASAP,
             specials_allowed=specials_active(request._request, draw=False),
+            coupon_code=data["coupon"],
         )
         output = self.Output(
             {

@@ -62,7 +62,12 @@ class ApiView(APIView):
 
     def _spend_rate_limit(self, request: Request) -> None:
         name = self.get_rate_limit(request)
-        if name is None or request.method not in UNSAFE:
+        if name is not None:
+            self.spend_rate_limit(request, name)
+
+    def spend_rate_limit(self, request: Request, name: str) -> None:
+        """Spends one try of the budgets `name` (a door may spend a second one, as for a coupon tried)."""
+        if request.method not in UNSAFE:
             return
         standing = rate_limit_spend(request, name)
         if standing is None:

@@ -9,11 +9,13 @@ import pytest
 from django.test import Client
 from waffle.models import Switch
 
+from orders.coupons.selectors import COUPON_REFUSED
 from orders.models import Order, OrderStatus, Payment
 from orders.online_ordering import SWITCH
 from restaurant.api.clients import ApiScope
 from tests.api import api_error, app_for, browser_for, partner_app, post_json
 from tests.conftest import client_for
+from tests.factories import CouponFactory
 from tests.orders.flows import three_lines
 
 pytestmark = pytest.mark.django_db
@@ -353,3 +355,44 @@ def test_hostile_cancel_and_payment_bodies_change_nothing(actors, small_menu):
     assert Order.objects.get().status == OrderStatus.AWAITING_PAYMENT
     assert api_error(post_json(app, f"{ORDERS}{2**63}/cancel/", {"version": 1}), 404)
     assert client_for(None).get(f"{ORDERS}0/").status_code == 404
+
+
+# ---------------------------------------------------------------- coupons
+
+
+def test_an_order_placed_with_a_coupon_carries_its_discount_and_a_wrong_code_makes_nothing(
+    actors, small_menu
+):
+    CouponFactory(code="WELCOME10", value=10, minimum_subtotal_minor=2000)
+    app = app_for(actors.customer)
+
+    wrong = api_error(_place(app, {**three_lines(small_menu), "coupon": "NOPE"}), 400)
+    assert wrong["code"] == "coupon_refused" and wrong["message"] == COUPON_REFUSED
+    assert not Order.objects.exists()
+
+    placed = _place(app, {**three_lines(small_menu), "coupon": "welcome10"})
+    assert placed.status_code == 201, placed.content
+    order = placed.json()["order"]
+    assert (order["subtotal_minor"], order["discount_minor"], order["total_minor"]) == (2700, 270, 2430)
+    assert order["coupon_code"] == "WELCOME10"
+    assert Payment.objects.get(order__pk=order["number"]).amount_minor == 2430
+
+
+def test_a_code_that_cannot_be_a_code_is_a_validation_error(actors, small_menu):
+    body = {**three_lines(small_menu), "coupon": "<script>"}
+    error = api_error(_place(app_for(actors.customer), body), 400)
+
+    assert error["code"] == "invalid" and "coupon" in error["data"]["fields"]
+    assert not Order.objects.exists()
+
+
+def test_guessing_codes_over_the_api_spends_the_coupon_budget(actors, small_menu, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "coupon": "3/m/user"}
+    app = app_for(actors.customer)
+
+    answers = [_place(app, {**three_lines(small_menu), "coupon": f"GUESS{n}"}) for n in range(4)]
+
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 429]
+    assert api_error(answers[-1], 429)["code"] == "rate_limited"
+    # An order without a code spends no coupon try.
+    assert _place(app, three_lines(small_menu)).status_code == 201
