@@ -52,6 +52,8 @@ class Capability(models.TextChoices):
     MANAGE_PEOPLE = "manage_people"
     # Feature flags.
     MANAGE_FLAGS = "manage_flags"
+    # The restaurant's tables in admin: add, rename, retire, print their QR codes.
+    MANAGE_TABLES = "manage_tables"
 
 
 C = Capability
@@ -79,6 +81,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     C.MANAGE_ORDERS: frozenset({_MANAGER}),
     C.MANAGE_PEOPLE: frozenset({_MANAGER}),
     C.MANAGE_FLAGS: frozenset({_MANAGER}),
+    C.MANAGE_TABLES: frozenset({_MANAGER}),
 }
 
 # The Django model permissions ("app_label.codename", or "app_label.*" for
@@ -133,6 +136,8 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "auth.view_group",
     ),
     C.MANAGE_FLAGS: ("waffle.*",),
+    # Delete only removes a table no order names (admin refuses the rest): a typo, not history.
+    C.MANAGE_TABLES: ("orders.view_table", "orders.add_table", "orders.change_table", "orders.delete_table"),
 }
 
 

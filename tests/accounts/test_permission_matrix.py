@@ -42,6 +42,7 @@ EXPECTED_MATRIX = {
     "manage_orders": {"manager"},
     "manage_people": {"manager"},
     "manage_flags": {"manager"},
+    "manage_tables": {"manager"},
 }
 
 
