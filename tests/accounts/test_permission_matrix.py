@@ -237,6 +237,16 @@ DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
         None,
         ADMIN_ONLY,
     ),
+    "manage tables in admin": (
+        lambda client, order: client.get(reverse("admin:orders_table_changelist")),
+        None,
+        ADMIN_ONLY,
+    ),
+    "print the tables' QR codes": (
+        lambda client, order: client.get(reverse("admin:orders_table_qr_sheet")),
+        None,
+        ADMIN_ONLY,
+    ),
     "see people in admin": (
         lambda client, order: client.get(reverse("admin:accounts_user_changelist")),
         None,
