@@ -29,6 +29,7 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py seed_demo_stations
 	$(BIN)/python manage.py seed_demo_pacing
 	$(BIN)/python manage.py seed_demo_coupons
+	$(BIN)/python manage.py seed_demo_tables
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py demo_banner --host $(HOST) --port $(PORT)
 	BRIGADE_BASE_URL=$${BRIGADE_BASE_URL:-http://$(HOST):$(PORT)} exec $(BIN)/daphne --access-log /dev/null -b $(HOST) -p $(PORT) restaurant.asgi:application

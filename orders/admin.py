@@ -241,6 +241,7 @@ class OrderAdmin(admin.ModelAdmin):
 # The rooms register their own models; importing them here is what makes the
 # admin's autodiscovery (which imports orders.admin only) find them.
 from orders.coupons import admin as coupons_admin  # noqa: E402, F401
+from orders.floor import admin as floor_admin  # noqa: E402, F401
 from orders.inventory import admin as inventory_admin  # noqa: E402, F401
 from orders.outbox import admin as outbox_admin  # noqa: E402, F401
 from orders.pacing import admin as pacing_admin  # noqa: E402, F401

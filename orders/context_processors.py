@@ -4,6 +4,7 @@ from django.utils.functional import SimpleLazyObject
 from menu.cache import menu_version_current
 from orders.cart import SessionCart
 from orders.coupons.selectors import coupon_advertised
+from orders.floor.links import SessionTable, session_table
 from orders.online_ordering import CLOSED_MESSAGE, online_ordering_on, takes_orders_from
 
 
@@ -27,3 +28,8 @@ def coupon_banner(request: HttpRequest) -> dict[str, object]:
     # Lazy, and kept per menu version in the process: a page that shows the banner
     # pays one read of the version, and one query per process when that moves.
     return {"coupon_banner": SimpleLazyObject(lambda: coupon_advertised(menu_version=menu_version_current()))}
+
+
+def dine_in_table(request: HttpRequest) -> dict[str, SessionTable | None]:
+    # The session as it is, no query: the checkout checks the table is still in service.
+    return {"dine_in_table": session_table(getattr(request, "session", None))}

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 
 from orders.coupons.models import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
+from orders.floor.models import Table, table_not_in_service_message
+from orders.floor.selectors import table_in_service, tables_in_service
 from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
 from orders.pacing.selectors import ASAP, Pickup
 from restaurant.forms import StrictForm, id_field, parse_id_list, version_field
@@ -99,7 +101,28 @@ class PickupField(forms.Field):
             raise forms.ValidationError(self.INVALID, code="invalid_pickup") from error
 
 
+DINE_IN_NEEDS_TABLE_CODE = (
+    "Dine in is ordered from your table: scan the QR code on it, then check out again. "
+    "Or choose pickup or delivery."
+)
+
+
+def table_moved_message(table: Table) -> str:
+    return (
+        f"This order is for {table}, the table whose code you scanned. "
+        "To order for another table, scan the code on that table."
+    )
+
+
 class CheckoutForm(StrictForm):
+    """The checkout's details. Which table a dine-in order is for depends on who checks out.
+
+    Floor staff (`takes_tables`) choose any table in service. Anyone else
+    orders dine-in only at the table whose QR code they followed
+    (`link_table`, from the session): the form names it, and a POST naming
+    another table is refused, not obeyed.
+    """
+
     checkout_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
     order_type = forms.ChoiceField(choices=OrderType.choices, widget=forms.RadioSelect)
     table_number = forms.CharField(
@@ -132,17 +155,52 @@ class CheckoutForm(StrictForm):
         validators=[refuse_invisible_controls_multiline],
     )
 
+    def __init__(
+        self, *args: object, takes_tables: bool = False, link_table: Table | None = None, **kwargs: object
+    ):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.takes_tables = takes_tables
+        self.link_table = link_table
+        field = self.fields["table_number"]
+        if takes_tables:
+            field.label = "Table"
+            field.help_text = "Dine in: the table you are taking the order for."
+            field.widget = forms.Select(choices=[("", "Choose a table"), *_table_choices()])
+        else:
+            field.widget = forms.HiddenInput()
+
+    def _clean_table(self, cleaned: dict) -> None:
+        typed = cleaned.get("table_number", "").strip()
+        if self.takes_tables:
+            if not typed:
+                self.add_error("table_number", "Dine-in orders need a table number.")
+            elif table_in_service(label=typed) is None:
+                self.add_error("table_number", table_not_in_service_message(typed))
+        elif self.link_table is None:
+            self.add_error("order_type", DINE_IN_NEEDS_TABLE_CODE)
+        elif typed and typed.casefold() != self.link_table.label.casefold():
+            self.add_error("table_number", table_moved_message(self.link_table))
+        else:
+            cleaned["table_number"] = self.link_table.label
+
     def clean(self) -> dict:
         cleaned = super().clean()
         order_type = cleaned.get("order_type")
-        if order_type == OrderType.DINE_IN and not cleaned.get("table_number", "").strip():
-            self.add_error("table_number", "Dine-in orders need a table number.")
+        if order_type == OrderType.DINE_IN:
+            self._clean_table(cleaned)
         if order_type == OrderType.DELIVERY:
             if not cleaned.get("delivery_address", "").strip():
                 self.add_error("delivery_address", "Delivery orders need an address.")
             if not cleaned.get("contact_phone", "").strip():
                 self.add_error("contact_phone", "Delivery orders need a phone number.")
         return cleaned
+
+
+def _table_choices() -> list[tuple[str, str]]:
+    return [
+        (table.label, f"{table.label} · {table.area}" if table.area else table.label)
+        for table in tables_in_service()
+    ]
 
 
 class CancelOrderForm(StrictForm):

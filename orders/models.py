@@ -69,6 +69,17 @@ class Order(models.Model):
         "orders.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
     order_type = models.CharField(max_length=16, choices=OrderType.choices)
+    # A dine-in order's table (orders.floor), and its label as it was when the
+    # order was placed: renaming a table never changes what a past order says.
+    # Orders from before tables were rows keep only the label.
+    table = models.ForeignKey(
+        "orders.Table",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        editable=False,
+    )
     table_number = models.CharField(max_length=10, blank=True)
     delivery_address = models.TextField(max_length=500, blank=True)
     contact_name = models.CharField(max_length=100)
@@ -261,6 +272,7 @@ class OrderEvent(models.Model):
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
 from orders.coupons.models import Coupon, CouponKind  # noqa: E402
+from orders.floor.models import Table  # noqa: E402
 from orders.idempotency import IdempotencyRecord  # noqa: E402
 from orders.inventory.models import InventoryReport  # noqa: E402
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
@@ -311,6 +323,7 @@ __all__ = [
     "PaymentWebhookEvent",
     "Refund",
     "RefundStatus",
+    "Table",
     "new_delivery_public_id",
     "new_partner_secret",
     "new_tracking_token",

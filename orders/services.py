@@ -18,6 +18,8 @@ from menu.pantry.selectors import Portion
 from menu.pantry.services import stock_release, stock_reserve, stock_use, stock_waste_cooked
 from orders import state
 from orders.coupons.services import CouponUse, coupon_claim
+from orders.floor.models import Table, table_not_in_service_message
+from orders.floor.selectors import table_in_service
 from orders.models import (
     SPECIAL_INSTRUCTIONS_MAX_LENGTH,
     Order,
@@ -62,6 +64,20 @@ def _check_details(details: OrderDetails) -> None:
         )
 
 
+class TableNotInService(ApplicationError):
+    default_code = "table_not_in_service"
+
+
+def _dine_in_table(details: OrderDetails) -> Table | None:
+    """The table in service a dine-in order names; other orders name none."""
+    if details.order_type != OrderType.DINE_IN:
+        return None
+    table = table_in_service(label=details.table_number)
+    if table is None:
+        raise TableNotInService(table_not_in_service_message(details.table_number))
+    return table
+
+
 def _existing_for_key(idempotency_key: str, actor: Actor) -> Order | None:
     order = Order.objects.filter(idempotency_key=idempotency_key).first()
     if order is None:
@@ -95,6 +111,8 @@ def order_place(
     (checkout: as soon as possible or a slot) the order is booked into a
     kitchen slot in the same transaction (orders.pacing.services.slot_book)
     and carries its promised time; a table's order taken by staff is not paced.
+    A dine-in order names a table in service by its label, whatever its case
+    (TableNotInService, 400); the order points at the table and keeps its label.
     VIP specials are priced only with `specials_allowed` (the flag on for this
     request): a special put in the cart while the flag was on is refused once
     it is off. What the lines' recipes take is reserved from the pantry as the
@@ -110,6 +128,9 @@ def order_place(
     _check_details(details)
     if not lines:
         raise ApplicationError("Your cart is empty.", code="empty_cart")
+    # Read, not locked: a table retired or renamed at this very moment takes one more
+    # order under the label read here, which is as true a history as any.
+    table = _dine_in_table(details)
 
     # Staff ordering for a table act for the table's guests, not for themselves.
     for_table = details.order_type == OrderType.DINE_IN and can(actor, Capability.WORK_THE_FLOOR)
@@ -137,7 +158,8 @@ def order_place(
                 placed_by=actor.user if for_table else None,
                 partner_id=actor.partner_id,
                 order_type=details.order_type,
-                table_number=details.table_number.strip() if details.order_type == OrderType.DINE_IN else "",
+                table=table,
+                table_number=table.label if table else "",
                 delivery_address=details.delivery_address.strip()
                 if details.order_type == OrderType.DELIVERY
                 else "",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Address
+from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from accounts.selectors import default_address_for
 from menu.models import MenuItem
@@ -22,6 +23,9 @@ from orders.cart import SessionCart
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.coupons.selectors import COUPON_REFUSED, CouponQuote, coupon_quote
 from orders.coupons.services import CouponRefused
+from orders.floor.links import session_table, session_table_forget
+from orders.floor.models import Table
+from orders.floor.selectors import table_for_link
 from orders.forms import (
     AddToCartForm,
     CancelOrderForm,
@@ -30,7 +34,7 @@ from orders.forms import (
     CheckoutForm,
     CouponCodeForm,
 )
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, OrderType
 from orders.online_ordering import online_ordering_required
 from orders.pacing.selectors import Quote, pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
@@ -242,8 +246,34 @@ def _checkout_page(
     return render(request, "orders/checkout.html", context, status=status)
 
 
+def _link_table(request: HttpRequest) -> Table | None:
+    """The table whose QR code this visitor followed, if it still takes orders from that code."""
+    remembered = session_table(request.session)
+    if remembered is None:
+        return None
+    table = table_for_link(link=remembered)
+    if table is None:
+        # Retired, or its code replaced since: the guest scans the code on the table again.
+        session_table_forget(request.session)
+    return table
+
+
+def _checkout_form(
+    request: HttpRequest, data: object = None, *, initial: dict[str, object] | None = None
+) -> CheckoutForm:
+    return CheckoutForm(
+        data,
+        initial=initial,
+        takes_tables=can(_actor(request), Capability.WORK_THE_FLOOR),
+        link_table=_link_table(request),
+    )
+
+
 def _checkout_initial(request: HttpRequest) -> dict[str, object]:
     initial: dict[str, object] = {"checkout_token": _issue_checkout_token(request), "order_type": "pickup"}
+    if table := _link_table(request):
+        # Came by the table's QR code: dine in there, unless the guest picks otherwise.
+        initial |= {"order_type": OrderType.DINE_IN, "table_number": table.label}
     if request.user.is_authenticated:
         initial |= {
             "contact_name": request.user.get_full_name(),
@@ -277,14 +307,14 @@ def checkout(request: HttpRequest) -> HttpResponse:
         if not len(cart):
             messages.info(request, "Your cart is empty: add something from the menu first.")
             return redirect("orders:cart")
-        return _checkout_page(request, CheckoutForm(initial=_checkout_initial(request)), [])
+        return _checkout_page(request, _checkout_form(request, initial=_checkout_initial(request)), [])
 
-    form = CheckoutForm(request.POST)
+    form = _checkout_form(request, request.POST)
     if not form.is_valid():
         return _checkout_page(request, form, _form_errors(form), status=400)
     data = form.cleaned_data
     if data["checkout_token"] not in request.session.get(CHECKOUT_TOKENS_KEY, []):
-        form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
+        form = _checkout_form(request, initial={**data, "checkout_token": _issue_checkout_token(request)})
         return _checkout_page(
             request, form, ["This checkout form has expired. Check your order and send it again."], status=400
         )
@@ -315,7 +345,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             request.session.pop(COUPON_KEY, None)
         if "cancelled_order" in error.data:
             # The token made an order that is gone now: the next try needs a fresh one.
-            form = CheckoutForm(initial={**data, "checkout_token": _issue_checkout_token(request)})
+            form = _checkout_form(request, initial={**data, "checkout_token": _issue_checkout_token(request)})
             # SessionMiddleware saves nothing on a 5xx answer, and this one is a 503:
             # without saving here the fresh token would be refused as expired.
             request.session.save()
@@ -349,7 +379,7 @@ def checkout_coupon(request: HttpRequest) -> HttpResponse:
     # Nothing changes: a code applied before stays applied.
     if wants_json(request):
         return error_json(400, error.code, error.message)
-    form_again = CheckoutForm(initial=_checkout_initial(request))
+    form_again = _checkout_form(request, initial=_checkout_initial(request))
     return _checkout_page(request, form_again, [error.message], status=400, coupon_form=form)
 
 

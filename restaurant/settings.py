@@ -128,6 +128,7 @@ TEMPLATES = [
                 "orders.context_processors.cart",
                 "orders.context_processors.online_ordering",
                 "orders.context_processors.coupon_banner",
+                "orders.context_processors.dine_in_table",
             ],
         },
     },

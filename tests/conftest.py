@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.roles import Actor
 from menu.models import Ingredient, MenuItem, ModifierOption, OptionEffect, OptionRecipeLine, RecipeLine, Unit
 from menu.pantry.services import stock_deliver
+from orders.floor.models import Table
 from restaurant import rate_limit_cache, sessions
 from restaurant.sockets import socket_threads_close
 from tests.factories import (
@@ -24,6 +25,7 @@ from tests.factories import (
     MenuItemFactory,
     ModifierGroupFactory,
     ModifierOptionFactory,
+    TableFactory,
     UserFactory,
     attach,
 )
@@ -188,6 +190,12 @@ def small_menu(db) -> SmallMenu:  # type: ignore[no-untyped-def]
         large=ModifierOptionFactory(group=size, name="Large", price_delta_minor=100),
         regular=ModifierOptionFactory(group=size, name="Regular"),
     )
+
+
+@pytest.fixture
+def floor_tables(db) -> list[Table]:  # type: ignore[no-untyped-def]
+    """Tables 1–12 in service, as most restaurants number them."""
+    return [TableFactory(label=str(n), sort_order=n) for n in range(1, 13)]
 
 
 # ---------------------------------------------------------------- its pantry

@@ -14,6 +14,7 @@ from menu.models import (
     Unit,
 )
 from orders.coupons.models import Coupon, CouponKind
+from orders.floor.models import Table
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -98,3 +99,14 @@ class CouponFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"CODE{n}")
     kind = CouponKind.PERCENT
     value = 10
+
+
+class TableFactory(factory.django.DjangoModelFactory):
+    """A table in service; asking for a label that is in service already gives that table."""
+
+    class Meta:
+        model = Table
+        django_get_or_create = ("label",)
+
+    label = factory.Sequence(lambda n: str(n + 1))
+    area = "Ground floor"

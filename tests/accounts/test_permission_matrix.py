@@ -47,6 +47,7 @@ EXPECTED_MATRIX = {
     "manage_people": {"manager"},
     "manage_flags": {"manager"},
     "place_partner_orders": {"partner"},
+    "manage_tables": {"manager"},
 }
 
 
@@ -238,6 +239,16 @@ DOORS: dict[str, tuple[Callable, str | None, dict[str, int]]] = {
     ),
     "see orders in admin": (
         lambda client, order: client.get(reverse("admin:orders_order_changelist")),
+        None,
+        ADMIN_ONLY,
+    ),
+    "manage tables in admin": (
+        lambda client, order: client.get(reverse("admin:orders_table_changelist")),
+        None,
+        ADMIN_ONLY,
+    ),
+    "print the tables' QR codes": (
+        lambda client, order: client.get(reverse("admin:orders_table_qr_sheet")),
         None,
         ADMIN_ONLY,
     ),

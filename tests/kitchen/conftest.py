@@ -11,6 +11,7 @@ from kitchen.models import ItemRoute, Station
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
+from tests.factories import TableFactory
 
 TILL = Actor.system("test-till")
 
@@ -52,6 +53,7 @@ def kitchen(small_menu) -> Kitchen:  # type: ignore[no-untyped-def]
 
 
 def place(menu, lines: list[CartLine] | None = None, *, instructions: str = "", table: str = "7") -> Order:
+    TableFactory(label=table)
     order, _ = order_place(
         lines=lines or [CartLine(menu.fries.pk, 2)],
         details=OrderDetails(

@@ -8,6 +8,8 @@ from django.test import Client
 from django.urls import reverse
 
 from menu.models import MenuItem, ModifierOption
+from orders.floor.links import table_link_token
+from orders.floor.models import Table
 
 TOKEN_FIELD = re.compile(r'name="checkout_token" value="([0-9a-f]+)"')
 
@@ -63,3 +65,8 @@ def three_lines(menu) -> dict:
         "contact_name": "Carla Diner",
         "contact_email": "carla@example.test",
     }
+
+
+def scan_table(client: Client, table: Table):
+    """Follows the link in the table's QR code, as a guest's phone camera does."""
+    return client.get(reverse("orders:table_link", kwargs={"token": table_link_token(table)}))

@@ -8,7 +8,7 @@ from django.urls import reverse
 from menu.money import format_money
 from orders.models import Order, OrderEvent, OrderStatus
 from tests.conftest import client_for
-from tests.orders.flows import add_to_cart, checkout, checkout_token
+from tests.orders.flows import add_to_cart, checkout, checkout_token, scan_table
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_an_item_86ed_while_in_the_cart_blocks_checkout_with_a_clear_message(cli
 @pytest.mark.parametrize(
     ("details", "message"),
     [
-        ({"order_type": "dine_in", "table_number": ""}, "table number"),
+        ({"order_type": "dine_in", "table_number": ""}, "scan the QR code on it"),
         ({"order_type": "delivery", "delivery_address": "", "contact_phone": "0851234567"}, "address"),
         ({"order_type": "delivery", "delivery_address": "1 Main St", "contact_phone": ""}, "phone"),
         ({"order_type": "takeaway-by-drone"}, "valid choice"),
@@ -147,7 +147,8 @@ def test_checkout_details_are_checked(client, small_menu, details, message):
     assert not Order.objects.exists()
 
 
-def test_dine_in_and_delivery_keep_only_their_own_details(client, small_menu):
+def test_dine_in_and_delivery_keep_only_their_own_details(client, small_menu, floor_tables):
+    scan_table(client, floor_tables[11])
     add_to_cart(client, small_menu.fries, 1)
     checkout(client, order_type="dine_in", table_number="12", delivery_address="ignored")
 

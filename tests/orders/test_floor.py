@@ -12,7 +12,7 @@ from orders.services import PAID_IN_PERSON
 from tests.conftest import client_for
 from tests.orders.flows import add_to_cart, checkout
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("floor_tables")]
 
 
 def test_a_waiter_orders_for_a_table_and_the_order_is_the_tables_not_the_waiters(actors, small_menu):

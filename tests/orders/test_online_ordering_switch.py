@@ -110,7 +110,7 @@ def test_off_a_program_gets_503_with_the_json_error_body(client, small_menu, fli
     assert CLOSED in error["message"]
 
 
-def test_off_waiters_go_on_taking_table_orders(actors, small_menu, flip):
+def test_off_waiters_go_on_taking_table_orders(actors, small_menu, flip, floor_tables):
     flip(active=False)
     waiter = client_for(actors.waiter)
 

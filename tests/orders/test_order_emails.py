@@ -17,7 +17,8 @@ from accounts.roles import Actor
 from orders.models import Order, OrderStatus
 from orders.services import order_transition
 from tests.conftest import client_for
-from tests.orders.flows import add_to_cart, checkout
+from tests.factories import TableFactory
+from tests.orders.flows import add_to_cart, checkout, scan_table
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
@@ -42,6 +43,9 @@ ORDER_TYPES = {
 
 
 def _ordered(client, menu, contact_email: str, contact_name: str, **details) -> Order:  # type: ignore[no-untyped-def]
+    if details.get("order_type") == "dine_in":
+        # A manager may name a table anything its rule allows; a guest orders there by its QR code.
+        scan_table(client, TableFactory(label=details["table_number"]))
     add_to_cart(client, menu.burger, 2, [menu.medium, menu.bacon])
     response = checkout(
         client,

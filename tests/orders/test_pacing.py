@@ -374,7 +374,7 @@ def test_asap_orders_spill_into_the_next_slot_and_a_cancelled_order_frees_its_pl
 
 
 @pytest.mark.django_db
-def test_a_table_order_taken_by_a_waiter_is_not_paced(small_menu, actors):
+def test_a_table_order_taken_by_a_waiter_is_not_paced(small_menu, actors, floor_tables):
     pacing(hard_cap_orders=1)
     paid(place(small_menu))
     order, _ = order_place(

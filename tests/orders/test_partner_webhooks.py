@@ -158,7 +158,7 @@ def test_a_paid_order_reaches_the_partner_signed_with_its_secret(
 
 
 def test_the_body_never_carries_the_customers_email_phone_or_tracking_token(
-    small_menu, webhook_receiver, django_capture_on_commit_callbacks
+    small_menu, floor_tables, webhook_receiver, django_capture_on_commit_callbacks
 ):
     _partner(webhook_receiver.url)
     order = _placed(small_menu, order_type="dine_in", table_number="12", special_instructions="no onions")

@@ -44,7 +44,7 @@ from orders.services import OrderDetails, order_place, order_transition
 from orders.state import KITCHEN_STATUSES
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("floor_tables")]
 
 HOSTILE: dict[str, str] = {
     "sql-or": "' OR 1=1; --",

@@ -24,6 +24,8 @@ class Command(BaseCommand):
             f"  Cart      {base}/cart/",
             f"  Kitchen   {base}/kitchen/",
             f"  Admin     {base}/{settings.ADMIN_PATH}",
+            # A URL name, not an import: the tables are orders', and menu never imports orders.
+            f"  QR codes  {base}{reverse('admin:orders_table_qr_sheet')}  (scan one to order at that table)",
             f"  Health    {base}/healthz  {base}/readyz",
             "",
             "  Demo logins (email / password):",

@@ -1,0 +1,52 @@
+"""Every write to the floor's tables beyond admin's own form: retire, bring back, replace a code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from orders.floor.models import LABEL_TAKEN, Table
+from restaurant.errors import Conflict
+
+
+def table_retire(*, table_ids: Sequence[int], now: datetime) -> int:
+    """Takes tables out of service: their QR links stop working, no new order may name them.
+
+    Their orders keep pointing at them. A conditional UPDATE, so a table
+    already retired keeps the moment it was first retired; returns how many
+    were retired now.
+    """
+    with transaction.atomic():
+        return Table.objects.filter(pk__in=list(table_ids), retired_at__isnull=True).update(
+            retired_at=now, updated_at=now
+        )
+
+
+def table_reinstate(*, table_id: int, now: datetime) -> Table:
+    """Puts a retired table back in service, with its old QR code, unless its label is taken meanwhile.
+
+    The label's uniqueness among tables in service is the database's
+    (a partial unique index), so of two reinstatements of one label exactly
+    one wins; the other is a Conflict naming the label.
+    """
+    table = Table.objects.get(pk=table_id)
+    try:
+        with transaction.atomic():
+            Table.objects.filter(pk=table_id, retired_at__isnull=False).update(
+                retired_at=None, updated_at=now
+            )
+    except IntegrityError as error:
+        raise Conflict(f"{table}: {LABEL_TAKEN}", code="table_label_taken") from error
+    table.refresh_from_db()
+    return table
+
+
+def table_link_replace(*, table_ids: Sequence[int], now: datetime) -> int:
+    """Gives tables in service a new QR code; the codes printed before lead nowhere from now on."""
+    with transaction.atomic():
+        return Table.objects.filter(pk__in=list(table_ids), retired_at__isnull=True).update(
+            link_version=F("link_version") + 1, updated_at=now
+        )
