@@ -28,7 +28,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.permissions import Capability
+from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from menu.specials import specials_active
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
@@ -73,6 +73,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 # People (an app or a browser) and delivery partners with their capability.
 PEOPLE_OR_PARTNERS = IsAuthenticated | capable(Capability.PLACE_PARTNER_ORDERS)
+DINE_IN_BY_STAFF = (
+    "Dine-in orders over the API are for the floor staff; a guest at a table orders from its QR code."
+)
 
 
 # ---------------------------------------------------------------- what an order looks like
@@ -243,6 +246,11 @@ class OrderCreateApi(ApiView):
             # A code tried over the API spends what a code tried on the page does.
             self.spend_rate_limit(request, "coupon")
         actor = api_actor(request)
+        dine_in = data.validated_data["order_type"] == OrderType.DINE_IN
+        if dine_in and not can(actor, Capability.WORK_THE_FLOOR):
+            # A guest's table is the one whose QR code their browser followed (orders.floor);
+            # an app or a partner holds no such link, so a table's order is the floor staff's.
+            raise ApplicationError(DINE_IN_BY_STAFF, code="dine_in_by_staff")
         return _once(
             request,
             actor=actor,

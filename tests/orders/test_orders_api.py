@@ -15,7 +15,7 @@ from orders.online_ordering import SWITCH
 from restaurant.api.clients import ApiScope
 from tests.api import api_error, app_for, browser_for, partner_app, post_json
 from tests.conftest import client_for
-from tests.factories import CouponFactory
+from tests.factories import CouponFactory, TableFactory
 from tests.orders.flows import three_lines
 
 pytestmark = pytest.mark.django_db
@@ -396,3 +396,18 @@ def test_guessing_codes_over_the_api_spends_the_coupon_budget(actors, small_menu
     assert api_error(answers[-1], 429)["code"] == "rate_limited"
     # An order without a code spends no coupon try.
     assert _place(app, three_lines(small_menu)).status_code == 201
+
+
+# ---------------------------------------------------------------- tables
+
+
+def test_a_tables_order_over_the_api_is_for_the_floor_staff(actors, small_menu):
+    table = TableFactory(label="7")
+    body = {**three_lines(small_menu), "order_type": "dine_in", "table_number": "7"}
+
+    refused = api_error(_place(app_for(actors.customer), body), 400)
+    placed = _place(app_for(actors.waiter), body)
+
+    assert refused["code"] == "dine_in_by_staff"
+    assert placed.status_code == 201, placed.content
+    assert Order.objects.get().table == table
