@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, bench_env, free_port, prepare, wait_healthy
+from bench.common import PYTHON, ROOT, bench_env, free_port, prepare, stock_for_the_rush, wait_healthy
 from bench.pages import WRK_REPORT, _row
 
 # Each request a new Idempotency-Key: thread number and a counter of its own.
@@ -151,6 +151,11 @@ def main() -> None:
         ["seed_demo_pacing", "--orders-per-slot", "10000", "--hard-cap", "10000"],
     ]
     prepare(env, database=options.database, redis_db=options.redis_db, commands=commands)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    stock_for_the_rush()
     script = var_dir / "bench.lua"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
