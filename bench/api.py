@@ -39,8 +39,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, bench_env, free_port, prepare, stock_for_the_rush, wait_healthy
-from bench.pages import WRK_REPORT, _row
+from bench.common import (
+    PYTHON,
+    ROOT,
+    bench_env,
+    free_port,
+    gunicorn_command,
+    prepare,
+    stock_for_the_rush,
+    wait_healthy,
+)
+from bench.pages import WRK_REPORT, _row, _wrk
 
 # Each request a new Idempotency-Key: thread number and a counter of its own.
 WRK_REQUEST = """
@@ -87,28 +96,6 @@ def _three_lines(url: str) -> list[dict]:
         }
         for item in chosen
     ]
-
-
-def _wrk(url: str, *, connections: int, seconds: int, script: Path, headers: dict[str, str]) -> dict:
-    argv = [
-        "wrk",
-        "-t",
-        "2",
-        "-c",
-        str(connections),
-        "-d",
-        f"{seconds}s",
-        "-s",
-        str(script),
-        "--timeout",
-        "10s",
-    ]
-    for name, value in headers.items():
-        argv += ["-H", f"{name}: {value}"]
-    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
-    result: dict = json.loads(output.strip().splitlines()[-1])
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
 
 
 def _orders_in_database(env: dict[str, str]) -> int:
@@ -161,7 +148,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     log = (var_dir / "gunicorn.log").open("wb")
     gunicorn = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-w", str(options.workers), "-b", f"127.0.0.1:{port}", "restaurant.wsgi"],
+        gunicorn_command(port, workers=options.workers),
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

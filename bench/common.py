@@ -30,6 +30,17 @@ def bench_env(
     }
 
 
+# The production tier on one machine: the page server, and one worker for every queue.
+WORKER_COMMAND = [
+    PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
+    "--concurrency", "2", "-l", "WARNING",
+]  # fmt: skip
+
+
+def gunicorn_command(port: int, *, workers: int = 2) -> list[str]:
+    return [PYTHON, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "restaurant.wsgi"]
+
+
 def run(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(args, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 

@@ -57,8 +57,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PYTHON,
     ROOT,
+    WORKER_COMMAND,
     bench_env,
     free_port,
+    gunicorn_command,
     latency_summary,
     launch,
     prepare,
@@ -433,10 +435,8 @@ def main() -> None:
 
     http_port = free_port()
     processes = [
-        launch([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
-               env, var_dir / "gunicorn.log"),
-        launch([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
-                "--concurrency", "2", "-l", "WARNING"], env, var_dir / "worker.log"),
+        launch(gunicorn_command(http_port), env, var_dir / "gunicorn.log"),
+        launch(WORKER_COMMAND, env, var_dir / "worker.log"),
     ]  # fmt: skip
     http_url = f"http://127.0.0.1:{http_port}"
     try:

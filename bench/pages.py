@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import PYTHON, ROOT, bench_env, free_port, prepare, wait_healthy
+from bench.common import ROOT, bench_env, free_port, gunicorn_command, prepare, wait_healthy
 
 DATABASE = "brigade_bench_pages"
 REDIS_DB = 8
@@ -124,7 +124,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     log = (var_dir / "gunicorn.log").open("wb")
     gunicorn = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-w", str(options.workers), "-b", f"127.0.0.1:{port}", "restaurant.wsgi"],
+        gunicorn_command(port, workers=options.workers),
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -44,7 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
     PYTHON,
+    WORKER_COMMAND,
     free_port,
+    gunicorn_command,
     latency_summary,
     launch,
     run,
@@ -179,12 +181,10 @@ def main() -> None:
 
     http_port, ws_port = free_port(), free_port()
     processes = [
-        launch([PYTHON, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "restaurant.wsgi"],
-               env, var_dir / "gunicorn.log"),
+        launch(gunicorn_command(http_port), env, var_dir / "gunicorn.log"),
         launch([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ws_port), "restaurant.asgi:application"],
                env, var_dir / "daphne.log"),
-        launch([PYTHON, "-m", "celery", "-A", "restaurant", "worker", "-Q", "orders,notifications,webhooks",
-                "--concurrency", "2", "-l", "WARNING"], env, var_dir / "worker.log"),
+        launch(WORKER_COMMAND, env, var_dir / "worker.log"),
     ]  # fmt: skip
     base = f"http://127.0.0.1:{http_port}"
     try:
