@@ -264,15 +264,7 @@ class OrderCreateApi(ApiView):
                 CartLine(item_id=line["item"], quantity=line["quantity"], option_ids=tuple(line["options"]))
                 for line in data["lines"]
             ],
-            details=OrderDetails(
-                order_type=data["order_type"],
-                contact_name=data["contact_name"],
-                contact_email=data["contact_email"],
-                contact_phone=data["contact_phone"],
-                table_number=data["table_number"],
-                delivery_address=data["delivery_address"],
-                special_instructions=data["special_instructions"],
-            ),
+            details=OrderDetails.from_data(data),
             actor=actor,
             idempotency_key=key,
             absolute_url=request.build_absolute_uri,

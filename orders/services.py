@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -46,6 +47,11 @@ class OrderDetails:
     table_number: str = ""
     delivery_address: str = ""
     special_instructions: str = ""
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> OrderDetails:
+        """From a door's cleaned input (the checkout form, the API), which names the fields alike."""
+        return cls(**{field.name: data[field.name] for field in fields(cls)})
 
 
 def _check_details(details: OrderDetails) -> None:

@@ -318,15 +318,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _checkout_page(
             request, form, ["This checkout form has expired. Check your order and send it again."], status=400
         )
-    details = OrderDetails(
-        order_type=data["order_type"],
-        contact_name=data["contact_name"],
-        contact_email=data["contact_email"],
-        contact_phone=data["contact_phone"],
-        table_number=data["table_number"],
-        delivery_address=data["delivery_address"],
-        special_instructions=data["special_instructions"],
-    )
+    details = OrderDetails.from_data(data)
     try:
         result = order_checkout(
             lines=cart.cart_lines(),
