@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite's processes (pytest-xdist); each gets its own test database and
+# Redis database (tests/settings.py).
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint format clean bench bench-rush bench-pages bench-stock bench-api
 
@@ -36,7 +39,7 @@ run: $(VENV)/.runtime-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Live fan-out benchmark on this machine's PostgreSQL and Redis (docs/BENCHMARKS.md).
 bench: $(VENV)/.dev-installed

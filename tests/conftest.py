@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,7 +82,14 @@ def _static_manifest() -> None:
     # Pages link hashed static names; the manifest must exist before they render,
     # hold every file (an app added) and be newer than ours (pytest run by hand
     # after a pull or an edit, without `make test`'s collectstatic).
-    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    # pytest-xdist's workers share STATIC_ROOT: one collects, the others wait for it.
+    with (settings.STATIC_ROOT / ".collecting").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _collect_static_if_stale(settings.STATIC_ROOT / "staticfiles.json")
+
+
+def _collect_static_if_stale(manifest: Path) -> None:
     if not manifest.exists():
         call_command("collectstatic", "--noinput", verbosity=0)
         return
