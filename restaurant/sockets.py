@@ -22,7 +22,12 @@ SOCKET_RECHECK_SECONDS have passed (each socket at its own moment, so a
 thousand sockets opened together do not all ask in the same second), and a
 socket whose check is overdue anyway asks before it is sent the next event:
 a lost `access.changed` does not keep it receiving, and a live frame does
-not wait for a database trip that a timer could make beforehand.
+not wait for a database trip that a timer could make beforehand. Only a
+socket opened as someone (a session, an app's ticket) is asked so: an
+anonymous socket's right rests on what its URL holds (a guest order's
+tracking token), which nothing that happens later takes away, and asking a
+thousand guests' pages again every half minute cost the kitchen's boards a
+quarter of their tail latency (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -272,7 +277,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self._send_snapshot()
-        if settings.SOCKET_RECHECK_SECONDS > 0:
+        if self._right_may_end_silently() and settings.SOCKET_RECHECK_SECONDS > 0:
             self.recheck = asyncio.create_task(self._recheck_when_due())
 
     async def disconnect(self, code: int) -> None:
@@ -316,7 +321,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         if self.group_name is None:
             return
         if (
-            time.monotonic() - self.checked_at > settings.SOCKET_RECHECK_SECONDS
+            self._right_may_end_silently()
+            and time.monotonic() - self.checked_at > settings.SOCKET_RECHECK_SECONDS
             and not await self._still_allowed()
         ):
             return
@@ -333,6 +339,10 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         await self._still_allowed(signed_out=signed_out)
 
     # ---- helpers
+
+    def _right_may_end_silently(self) -> bool:
+        # A session expires and a lost access.changed says nothing; a tracking token never ends.
+        return self.user_id is not None
 
     async def _recheck_when_due(self) -> None:
         interval = settings.SOCKET_RECHECK_SECONDS
