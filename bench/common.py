@@ -122,3 +122,45 @@ def latency_summary(values: list[float], *, counted: str = "frames") -> dict:
         "p99_ms": round(percentile(values, 0.99) * 1000, 1),
         "max_ms": round(max(values) * 1000, 1),
     }
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_stat(pid: int) -> tuple[int, str, float] | None:
+    """(parent pid, command, CPU seconds used so far) of a live process, from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command sits in parentheses and may itself hold spaces or parentheses.
+    command = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), command, (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def cpu_by_group(
+    roots: dict[str, int], commands: dict[str, str], alone: dict[str, int] | None = None
+) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree (a root pid and its
+    descendants), by each process named alone (without the children it
+    started), and by every process running each named command (the machine's
+    PostgreSQL or Redis, which also serve anything else running)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = stat
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> float:
+        own = stats[pid][2] if pid in stats else 0.0
+        return own + sum(tree(child) for child in children.get(pid, ()))
+
+    used = {name: tree(pid) for name, pid in roots.items()}
+    for name, pid in (alone or {}).items():
+        used[name] = stats[pid][2] if pid in stats else 0.0
+    for name, command in commands.items():
+        used[name] = sum(seconds for _, cmd, seconds in stats.values() if cmd == command)
+    return used

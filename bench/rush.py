@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (
     PYTHON,
     WORKER_COMMAND,
+    cpu_by_group,
     free_port,
     gunicorn_command,
     latency_summary,
@@ -214,10 +215,16 @@ def main() -> None:
         for thread in threads:
             thread.start()
         time.sleep(options.warmup)
+        roots = {"gunicorn": processes[0].pid, "daphne": processes[1].pid, "worker": processes[2].pid}
+        # The load generator started the servers, so it is counted without its children.
+        generator = {"load generator": os.getpid()}
+        shared = {"postgresql": "postgres", "redis": "redis-server"}
         current["run"] = measured
+        cpu_before = cpu_by_group(roots, shared, generator)
         started = time.monotonic()
         time.sleep(options.seconds)
         duration = time.monotonic() - started
+        cpu_after = cpu_by_group(roots, shared, generator)
         current["run"] = Run()  # what finishes after the window is not counted
         stop.set()
         for thread in threads:
@@ -235,6 +242,12 @@ def main() -> None:
         "orders_per_second": round(measured.paid / duration, 2),
         "requests_per_second": round(requests_made / duration, 1),
         "errors": dict(measured.errors),
+        # Where the cores went, per order paid in the window. PostgreSQL and
+        # Redis are the machine's own and count whatever else they serve.
+        "cpu_ms_per_order": {
+            name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(measured.paid, 1), 1)
+            for name in cpu_after
+        },
         "steps": {
             step: latency_summary(values, counted="requests") for step, values in measured.timings.items()
         },
