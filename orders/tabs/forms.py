@@ -19,3 +19,8 @@ class TabRoundRemoveForm(StrictForm):
     # The round's order version the bill showed.
     version = version_field()
     reason = forms.CharField(max_length=500, validators=[refuse_invisible_controls])
+
+
+class TabPayOnlineForm(StrictForm):
+    # The tab's version the bill showed: the provider is asked for that total.
+    version = version_field()

@@ -16,6 +16,8 @@ class TabStatus(models.TextChoices):
 class TabPaymentMethod(models.TextChoices):
     CASH = "cash", "Cash at the till"
     CARD = "card", "Card at the till"
+    # Through the payment provider (orders.payments), confirmed by its webhook.
+    ONLINE = "online", "Paid online"
 
 
 class Tab(models.Model):

@@ -26,6 +26,8 @@ class RoundSummary:
     total_minor: int
     # Cancelled or refunded rounds stay on the bill, struck out, and count for nothing.
     counts: bool
+    # A coupon took something off: its lines add up to more than it asks.
+    discounted: bool
     lines: tuple[OrderItem, ...]
     created_at: datetime
 
@@ -81,6 +83,7 @@ def _summary(tab: Tab) -> TabSummary:
                 version=order.version,
                 total_minor=order.total_minor,
                 counts=order.status not in FINAL_STATUSES,
+                discounted=order.discount_minor > 0,
                 lines=tuple(order.items.all()),
                 created_at=tab_round.created_at,
             )

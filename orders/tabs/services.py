@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
-from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus, OrderType
+from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus, OrderType, Payment
 from orders.services import cancel_reason, order_transition
 from orders.state import FINAL_STATUSES
 from orders.tabs.models import Tab, TabPaymentMethod, TabRound, TabStatus
@@ -118,18 +118,15 @@ def tab_round_remove(
 def tab_settle(*, tab_id: int, method: str, expected_version: int, actor: Actor) -> Tab:
     """Records the whole bill as paid at the till (cash or card), and closes the tab.
 
-    The amount is the tab's own total, counted here under the tab's lock from
-    the rounds that still count (not cancelled, not refunded), never taken
-    from the request. The tab's version must be the one the bill showed: a
-    round added or taken off meanwhile changes the total, and the waiter must
-    see it first. Rounds the kitchen had not started yet become paid; every
-    round that counted gets a "tab paid" audit entry with the tab, the method
-    and the amount. Paying twice is refused (tab_closed), so nothing is
-    charged twice.
+    The amount is the tab's own total, counted under the tab's lock from the
+    rounds that still count (not cancelled, not refunded), never taken from
+    the request. The tab's version must be the one the bill showed: a round
+    added or taken off meanwhile changes the total, and the waiter must see
+    it first. Paying twice is refused (tab_closed), so nothing is charged twice.
     """
     if not can(actor, Capability.TAKE_PAYMENT):
         raise Forbidden("Only waiters and managers take payment.", code="transition_not_permitted")
-    if method not in TabPaymentMethod.values:
+    if method not in (TabPaymentMethod.CASH, TabPaymentMethod.CARD):
         raise ApplicationError("Choose cash or card.", code="invalid_payment_method")
     with transaction.atomic():
         tab = _locked_tab(tab_id)
@@ -137,37 +134,71 @@ def tab_settle(*, tab_id: int, method: str, expected_version: int, actor: Actor)
             raise Conflict(TAB_CLOSED, code="tab_closed")
         if tab.version != expected_version:
             raise Conflict(TAB_STALE, code="stale_tab")
-        # The rounds' orders, locked in primary-key order (as the kitchen locks
-        # one): a chef starting a round at this moment waits, and its status
-        # read here is the one the bill is paid with.
-        round_ids = list(tab.rounds.values_list("order_id", flat=True))
-        orders = list(Order.objects.select_for_update().filter(pk__in=round_ids).order_by("pk"))
-        counting = [order for order in orders if order.status not in FINAL_STATUSES]
-        total = sum(order.total_minor for order in counting)
-        now = timezone.now()
-        Tab.objects.filter(pk=tab.pk).update(
-            status=TabStatus.PAID,
-            paid_minor=total,
-            payment_method=method,
-            closed_by=actor.user,
-            closed_by_label=actor.label[:150],
-            closed_at=now,
-            version=F("version") + 1,
-        )
-        label = TabPaymentMethod(method).label.lower()
-        for order in counting:
-            if order.status == OrderStatus.ON_TAB:
-                order_transition(
-                    order=order, to_status=OrderStatus.PAID, actor=actor, reason=f"paid with tab {tab.number}"
-                )
-            OrderEvent.objects.create(
-                order=order,
-                kind=OrderEventKind.TAB_SETTLED,
-                actor=actor.user,
-                actor_label=actor.label[:150],
-                reason=f"tab {tab.number} paid, {label}",
-                data={"tab_id": tab.pk, "method": method, "amount_minor": total, "currency": tab.currency},
-            )
+        total = _close(tab=tab, method=method, actor=actor, expected_total=None)
     tab.refresh_from_db()
     logger.info("tab paid", extra={"tab_id": tab.pk, "amount_minor": total, "method": method})
     return tab
+
+
+def tab_settle_online(*, tab_id: int, payment: Payment, actor: Actor) -> bool:
+    """The provider confirmed a tab's payment: closes the tab if that is still what it owes.
+
+    Called by the payment webhook (orders.payments.services), which holds the
+    payment's row lock, in its transaction. False, and nothing changes, when
+    the tab is closed already (paid at the till, or by another attempt) or its
+    total is no longer the payment's amount; the caller gives that money back.
+    """
+    with transaction.atomic():
+        tab = _locked_tab(tab_id)
+        if not tab.is_open:
+            return False
+        if (
+            _close(tab=tab, method=TabPaymentMethod.ONLINE, actor=actor, expected_total=payment.amount_minor)
+            is None
+        ):
+            return False
+    logger.info(
+        "tab paid", extra={"tab_id": tab_id, "amount_minor": payment.amount_minor, "method": "online"}
+    )
+    return True
+
+
+def _close(*, tab: Tab, method: str, actor: Actor, expected_total: int | None) -> int | None:
+    """Closes a tab the caller has locked, as paid: returns the total, or None if it is not `expected_total`.
+
+    Rounds the kitchen had not started yet become paid; every round that
+    counted gets a "tab paid" audit entry with the tab, the method and the amount.
+    """
+    # The rounds' orders, locked in primary-key order (as the kitchen locks
+    # one): a chef starting a round at this moment waits, and its status read
+    # here is the one the bill is paid with.
+    round_ids = list(tab.rounds.values_list("order_id", flat=True))
+    orders = list(Order.objects.select_for_update().filter(pk__in=round_ids).order_by("pk"))
+    counting = [order for order in orders if order.status not in FINAL_STATUSES]
+    total = sum(order.total_minor for order in counting)
+    if expected_total is not None and total != expected_total:
+        return None
+    Tab.objects.filter(pk=tab.pk).update(
+        status=TabStatus.PAID,
+        paid_minor=total,
+        payment_method=method,
+        closed_by=actor.user,
+        closed_by_label=actor.label[:150],
+        closed_at=timezone.now(),
+        version=F("version") + 1,
+    )
+    label = TabPaymentMethod(method).label.lower()
+    for order in counting:
+        if order.status == OrderStatus.ON_TAB:
+            order_transition(
+                order=order, to_status=OrderStatus.PAID, actor=actor, reason=f"paid with tab {tab.number}"
+            )
+        OrderEvent.objects.create(
+            order=order,
+            kind=OrderEventKind.TAB_SETTLED,
+            actor=actor.user,
+            actor_label=actor.label[:150],
+            reason=f"tab {tab.number} paid, {label}",
+            data={"tab_id": tab.pk, "method": method, "amount_minor": total, "currency": tab.currency},
+        )
+    return total

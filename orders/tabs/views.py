@@ -12,12 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from menu.money import format_money
-from orders.tabs.forms import TabPayForm, TabRoundRemoveForm
+from orders.payments.services import tab_payment_start
+from orders.tabs.forms import TabPayForm, TabPayOnlineForm, TabRoundRemoveForm
 from orders.tabs.selectors import tab_bill, table_open_tabs
 from orders.tabs.services import tab_round_remove, tab_settle
 from restaurant.error_views import error_json, wants_json
@@ -31,7 +33,7 @@ def _floor_actor(request: HttpRequest) -> Actor:
     return actor
 
 
-def _form_error(form: TabPayForm | TabRoundRemoveForm) -> ApplicationError:
+def _form_error(form: TabPayForm | TabPayOnlineForm | TabRoundRemoveForm) -> ApplicationError:
     messages_ = [str(message) for errors in form.errors.values() for message in errors]
     return ApplicationError(" ".join(messages_) or "Check the form.", code="invalid_form")
 
@@ -86,6 +88,26 @@ def pay(request: HttpRequest, tab_id: int) -> HttpResponse:
         f"{tab.get_payment_method_display().lower()}. The tab is closed.",
     )
     return redirect("orders:tab_bill", tab_id=tab.pk)
+
+
+@login_required
+@require_POST
+def pay_online(request: HttpRequest, tab_id: int) -> HttpResponse:
+    """Opens the provider's checkout for the whole bill; the provider's event closes the tab."""
+    actor = _floor_actor(request)
+    form = TabPayOnlineForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise _form_error(form)
+        session = tab_payment_start(
+            tab_id=tab_id,
+            expected_version=form.cleaned_data["version"],
+            actor=actor,
+            return_url=request.build_absolute_uri(reverse("orders:tab_bill", kwargs={"tab_id": tab_id})),
+        )
+    except ApplicationError as error:
+        return _refused(request, tab_id, error)
+    return redirect(session.redirect_url)
 
 
 @login_required
