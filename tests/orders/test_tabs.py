@@ -84,7 +84,7 @@ def test_a_second_round_joins_the_open_tab_and_the_bill_lists_both(actors, small
     assert bill.status_code == 200
     assert "Round 1" in page and "Round 2" in page
     assert "€12.00" in page  # 3 × fries at 4.00
-    assert "Prices include VAT" in page
+    assert "VAT included" in page
     assert 'href="/static/css/bill' in page
 
 
