@@ -32,6 +32,9 @@ class Capability(models.TextChoices):
     CANCEL_ANY_UNPAID_ORDER = "cancel_any_unpaid_order"
     # Record a payment: the provider's webhook, or cash/card at the table.
     TAKE_PAYMENT = "take_payment"
+    # Send a table's order to the kitchen unpaid, as a round on the table's tab,
+    # paid when the table asks for the bill (orders.tabs).
+    PUT_ON_TAB = "put_on_tab"
     # Open any order's page, whoever placed it.
     SEE_ANY_ORDER = "see_any_order"
     # Open the kitchen board.
@@ -74,6 +77,8 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     C.CANCEL_OWN_PAID_ORDER: frozenset({_CUSTOMER}),
     C.CANCEL_ANY_UNPAID_ORDER: frozenset({_WAITER, _MANAGER, _SYSTEM}),
     C.TAKE_PAYMENT: frozenset({_WAITER, _MANAGER, _SYSTEM}),
+    # People on the floor only: no system job, partner or customer ever opens a tab.
+    C.PUT_ON_TAB: frozenset({_WAITER, _MANAGER}),
     C.SEE_ANY_ORDER: frozenset({_WAITER, _CHEF, _MANAGER}),
     C.USE_KITCHEN_BOARD: frozenset({_CHEF, _MANAGER}),
     C.COOK: frozenset({_CHEF, _MANAGER}),
@@ -110,6 +115,9 @@ DJANGO_PERMISSIONS: dict[Capability, tuple[str, ...]] = {
         "orders.change_order",
         "orders.view_orderitem",
         "orders.view_orderevent",
+        # Tables' tabs are read-only in admin: they change on the floor, by their services.
+        "orders.view_tab",
+        "orders.view_tabround",
         # Payments and refunds are read-only in admin: a mismatch or a failed refund is found there.
         "orders.view_payment",
         "orders.view_refund",

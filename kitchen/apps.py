@@ -17,7 +17,12 @@ class KitchenConfig(AppConfig):
         # "order paid" is published.
         outbox_on_record("order.paid", events.tickets_with_payment)
         outbox_subscribe("order.paid", events.on_order_paid)
+        # A table's round put on its tab reaches the board as a paid order does.
+        outbox_on_record("order.on_tab", events.tickets_with_payment)
+        outbox_subscribe("order.on_tab", events.on_order_paid)
         outbox_subscribe("order.refunded", events.on_order_refunded)
+        # Only a round taken off its tab is cancelled with tickets on the board.
+        outbox_subscribe("order.cancelled", events.on_order_refunded)
         outbox_subscribe("order.completed", events.on_order_completed)
         outbox_subscribe("kitchen.tickets", events.on_tickets_changed)
         # menu cannot tell the kitchen what it stopped selling, only that it changed.

@@ -187,7 +187,7 @@ def ticket_move(*, ticket_id: int, move: str, actor: Actor, expected_version: in
 def _order_follows_tickets(*, order: Order, actor: Actor) -> Order:
     statuses = set(order.tickets.exclude(status=TicketStatus.VOID).values_list("status", flat=True))
     all_bumped = statuses == {TicketStatus.BUMPED}
-    if order.status == OrderStatus.PAID:
+    if order.status in (OrderStatus.PAID, OrderStatus.ON_TAB):
         order = order_transition(order=order, to_status=OrderStatus.IN_PREPARATION, actor=actor)
     if order.status == OrderStatus.IN_PREPARATION and all_bumped:
         order = order_transition(order=order, to_status=OrderStatus.READY, actor=actor)

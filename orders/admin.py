@@ -247,3 +247,4 @@ from orders.outbox import admin as outbox_admin  # noqa: E402, F401
 from orders.pacing import admin as pacing_admin  # noqa: E402, F401
 from orders.partners import admin as partners_admin  # noqa: E402, F401
 from orders.payments import admin as payments_admin  # noqa: E402, F401
+from orders.tabs import admin as tabs_admin  # noqa: E402, F401

@@ -15,7 +15,9 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import Capability, can
@@ -31,6 +33,7 @@ from orders.payments.services import (
 from orders.pricing import CartLine
 from orders.selectors import order_paid_online
 from orders.services import OrderDetails, cancel_reason, order_cancel, order_place
+from orders.tabs.services import tab_round_add
 from restaurant.errors import ApplicationError
 
 PAYMENTS_DOWN = (
@@ -47,8 +50,8 @@ class TooManyUnpaidOrders(ApplicationError):
 class CheckoutStep(StrEnum):
     # Go to the provider's payment page (CheckoutResult.next_url).
     PAY_ONLINE = "pay_online"
-    # A table's order: the waiter takes the money at the table (floor page).
-    PAY_AT_TABLE = "pay_at_table"
+    # A table's order staff took: it went to the kitchen as a round on the table's tab (orders.tabs).
+    ON_TAB = "on_tab"
     # The same checkout was sent before: its order stands, nothing new was made.
     ALREADY_PLACED = "already_placed"
 
@@ -95,24 +98,32 @@ def order_checkout(
     whatever the cart held. `coupon_code` is a code the customer applied
     (orders.coupons): refused with one message for every reason
     (CouponRefused, 400), or its discount comes off the total paid.
+    A dine-in order staff take for a table goes to the kitchen at once as a
+    round on the table's tab (orders.tabs.services.tab_round_add), paid with
+    the bill; the next step is the tab's bill page.
     """
     if not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
     _unpaid_orders_check(actor=actor, visitor_order_ids=visitor_order_ids, idempotency_key=idempotency_key)
-    order, created = order_place(
-        lines=lines,
-        details=details,
-        actor=actor,
-        idempotency_key=idempotency_key,
-        pickup=pickup,
-        specials_allowed=specials_allowed,
-        coupon_code=coupon_code,
-    )
+    # One transaction: a table's order staff take is on its tab, and at the
+    # kitchen, or it is not made at all.
+    with transaction.atomic():
+        order, created = order_place(
+            lines=lines,
+            details=details,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            pickup=pickup,
+            specials_allowed=specials_allowed,
+            coupon_code=coupon_code,
+        )
+        tab = tab_round_add(order=order, actor=actor) if created and order.placed_by_id is not None else None
     order_url = order.get_absolute_url()
     if not created:
         return CheckoutResult(order, CheckoutStep.ALREADY_PLACED, order_url, keep_cart=True)
-    if order.placed_by_id is not None:
-        return CheckoutResult(order, CheckoutStep.PAY_AT_TABLE, order_url, keep_cart=False)
+    if tab is not None:
+        tab_url = reverse("orders:tab_bill", kwargs={"tab_id": tab.pk})
+        return CheckoutResult(order, CheckoutStep.ON_TAB, tab_url, keep_cart=False)
     try:
         session = payment_start(order=order, return_url=absolute_url(order_url))
     except PaymentsUnavailable as error:

@@ -25,6 +25,9 @@ class OrderStatus(models.TextChoices):
     AWAITING_PAYMENT = "awaiting_payment", "Placed, awaiting payment"
     # Payment confirmed; the kitchen may now see and cook it.
     PAID = "paid", "Paid"
+    # A table's order a waiter put on the table's tab (orders.tabs): the kitchen
+    # sees it like a paid one; the money is taken when the table pays its bill.
+    ON_TAB = "on_tab", "On the table's tab"
     # A chef has started cooking.
     IN_PREPARATION = "in_preparation", "In preparation"
     # Cooked and waiting at the pass for pickup, service or a driver.
@@ -229,6 +232,8 @@ class OrderEventKind(models.TextChoices):
     REFUND_SUCCEEDED = "refund_succeeded", "Refund confirmed"
     # The provider refused a refund for good; the money was not returned.
     REFUND_FAILED = "refund_failed", "Refund failed"
+    # The order's tab was paid as a whole; data says which tab, how and how much.
+    TAB_SETTLED = "tab_settled", "Tab paid"
 
 
 class OrderEvent(models.Model):
@@ -295,6 +300,7 @@ from orders.payments.models import (  # noqa: E402
     Refund,
     RefundStatus,
 )
+from orders.tabs.models import Tab, TabPaymentMethod, TabRound, TabStatus  # noqa: E402
 
 __all__ = [
     "SPECIAL_INSTRUCTIONS_MAX_LENGTH",
@@ -323,6 +329,10 @@ __all__ = [
     "PaymentWebhookEvent",
     "Refund",
     "RefundStatus",
+    "Tab",
+    "TabPaymentMethod",
+    "TabRound",
+    "TabStatus",
     "Table",
     "new_delivery_public_id",
     "new_partner_secret",

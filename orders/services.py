@@ -335,7 +335,15 @@ PAID_IN_PERSON = "payment taken in person"
 
 
 def order_mark_paid(*, order: Order, actor: Actor, expected_version: int | None = None) -> Order:
-    """Staff took the money in person (the floor page at the table, the admin's till action)."""
+    """Staff took the money in person (the floor page at the table, the admin's till action).
+
+    A round on a table's tab is paid with its whole tab (orders.tabs.services.tab_settle),
+    never on its own: the bill would count it again.
+    """
+    if order.status == OrderStatus.ON_TAB:
+        raise Conflict(
+            "This order is a round on its table's tab: take payment for the whole tab.", code="on_tab"
+        )
     return order_transition(
         order=order,
         to_status=OrderStatus.PAID,

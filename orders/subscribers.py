@@ -44,6 +44,7 @@ def partner_deliveries_enqueue(event: OutboxEvent) -> None:
 # after these, since orders is installed before them.
 SUBSCRIPTIONS: dict[str, list[Callable[[OutboxEvent], None]]] = {
     "order.paid": [live_broadcast, confirmation_email_enqueue, partner_deliveries_enqueue],
+    "order.on_tab": [live_broadcast],
     "order.in_preparation": [live_broadcast],
     "order.ready": [live_broadcast, partner_deliveries_enqueue],
     "order.completed": [live_broadcast],

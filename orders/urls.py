@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from orders import floor_views, views
 from orders.floor import views as table_views
@@ -16,6 +16,7 @@ urlpatterns = [
     path("checkout/coupon/remove/", views.checkout_coupon_remove, name="checkout_coupon_remove"),
     path("floor/", floor_views.floor, name="floor"),
     path("floor/orders/<id:order_id>/", floor_views.floor_action, name="floor_action"),
+    path("floor/tabs/", include("orders.tabs.urls")),
     path("t/<str:token>/", table_views.table_link, name="table_link"),
     path("orders/", views.my_orders, name="mine"),
     path("orders/<str:token>/", views.order_detail, name="detail"),

@@ -346,8 +346,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
         cart.clear()
         request.session.pop(COUPON_KEY, None)
         request.session[PLACED_ORDERS_KEY] = [*_placed_orders(request), result.order.pk][-PLACED_ORDERS_KEPT:]
-    if result.next_step == CheckoutStep.PAY_AT_TABLE:
-        messages.success(request, f"Order {result.order.number} is placed for {result.order.where()}.")
+    if result.next_step == CheckoutStep.ON_TAB:
+        messages.success(
+            request,
+            f"Order {result.order.number} is on the tab of {result.order.where()} and at the kitchen.",
+        )
     return redirect(result.next_url)
 
 

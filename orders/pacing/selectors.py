@@ -219,10 +219,13 @@ def recent_prep_minutes(*, default: int) -> int:
     for order_id, at in ready:
         ready_at[order_id] = at  # newest first: the first ready of each order wins
     ids = list(ready_at)[:RECENT_ORDERS]
+    # When the kitchen got it: paid, or put on its table's tab (orders.tabs), whichever
+    # came first; a round on a tab is paid with the bill, long after it was ready.
+    # Newest first, so the earliest of each order is the one the dict keeps.
     paid_at = dict(
-        OrderEvent.objects.filter(order_id__in=ids, to_status=OrderStatus.PAID).values_list(
-            "order_id", "created_at"
-        )
+        OrderEvent.objects.filter(order_id__in=ids, to_status__in=(OrderStatus.PAID, OrderStatus.ON_TAB))
+        .order_by("-id")
+        .values_list("order_id", "created_at")
     )
     released = dict(Order.objects.filter(pk__in=ids).values_list("pk", "kitchen_release_at"))
     samples = []
@@ -237,8 +240,11 @@ def recent_prep_minutes(*, default: int) -> int:
 
 
 def kitchen_load(*, now: datetime) -> tuple[int, int]:
-    """Paid orders the kitchen is cooking or has yet to start, and their items (scheduled ones once due)."""
-    cooking = Q(status__in=(OrderStatus.PAID, OrderStatus.IN_PREPARATION)) & (
+    """Orders the kitchen is cooking or has yet to start (paid, or on a table's tab), and their items.
+
+    Scheduled ones count once due.
+    """
+    cooking = Q(status__in=(OrderStatus.PAID, OrderStatus.ON_TAB, OrderStatus.IN_PREPARATION)) & (
         Q(kitchen_release_at__isnull=True) | Q(kitchen_release_at__lte=now)
     )
     orders = Order.objects.filter(cooking).count()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from menu.money import format_money
 from restaurant.signing import SignatureError, signature_check, signature_header
 
 if TYPE_CHECKING:
@@ -15,6 +16,56 @@ if TYPE_CHECKING:
 PAYMENT_SUCCEEDED = "payment.succeeded"
 PAYMENT_FAILED = "payment.failed"
 KNOWN_EVENT_TYPES = frozenset({PAYMENT_SUCCEEDED, PAYMENT_FAILED})
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    name: str
+    quantity: int
+    unit_amount_minor: int
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What one checkout at the provider asks for: an order, or a table's whole tab.
+
+    `lines` always add up to `amount_minor`: the provider shows them and
+    charges their sum, and a different sum would come back as a mismatch.
+    """
+
+    # Our id for it, which the provider files the checkout under.
+    reference: str
+    metadata: Mapping[str, str]
+    # Empty: the provider asks the payer.
+    email: str
+    currency: str
+    amount_minor: int
+    lines: tuple[ChargeLine, ...]
+
+
+def charge_for_order(order: Order) -> Charge:
+    """An order's charge: its lines, or one line of its total after a discount.
+
+    Providers take no negative line (Stripe's own discounts need a coupon
+    made there), so a discounted order is one line of what it asks.
+    """
+    if order.discount_minor:
+        discount = format_money(order.discount_minor, order.currency)
+        lines: tuple[ChargeLine, ...] = (
+            ChargeLine(f"Order {order.number} (code {order.coupon_code}: -{discount})", 1, order.total_minor),
+        )
+    else:
+        lines = tuple(
+            ChargeLine(line.name, line.quantity, line.unit_price_minor) for line in order.items.all()
+        )
+    return Charge(
+        reference=str(order.pk),
+        metadata={"order_id": str(order.pk)},
+        email=order.contact_email,
+        currency=order.currency,
+        amount_minor=order.total_minor,
+        lines=lines,
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +109,7 @@ class ProviderRefused(Exception):
 class PaymentProvider(Protocol):
     name: str
 
-    def create_checkout(self, *, order: Order, payment_key: str, return_url: str) -> CheckoutSession: ...
+    def create_checkout(self, *, charge: Charge, payment_key: str, return_url: str) -> CheckoutSession: ...
 
     def refund(self, *, payment: Payment, amount_minor: int, idempotency_key: str) -> str: ...
 

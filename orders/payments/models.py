@@ -31,9 +31,16 @@ REFUNDABLE_PAYMENT_STATUSES = frozenset({*PAYMENT_PAID_STATUSES, PaymentStatus.M
 
 
 class Payment(models.Model):
-    """One attempt to pay an order at a provider. An order may have several (a retry after a decline)."""
+    """One attempt to pay an order, or a table's whole tab, at a provider; either may have several."""
 
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
+    # Exactly one of the two: what this payment pays.
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    # A table's tab paid online as a whole (orders.tabs): its rounds are not paid one by one.
+    tab = models.ForeignKey(
+        "orders.Tab", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
     provider = models.CharField(max_length=32)
     # The provider's id for this attempt (a checkout session, a payment intent).
     provider_ref = models.CharField(max_length=200)
@@ -66,6 +73,11 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(status__in=PaymentStatus.values), name="payment_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(order__isnull=False, tab__isnull=True)
+                | models.Q(order__isnull=True, tab__isnull=False),
+                name="payment_pays_an_order_or_a_tab",
             ),
         ]
 

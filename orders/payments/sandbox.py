@@ -23,6 +23,7 @@ from django.urls import reverse
 
 from orders.payments.base import (
     KNOWN_EVENT_TYPES,
+    Charge,
     CheckoutSession,
     ProviderEvent,
     WebhookRejected,
@@ -31,7 +32,7 @@ from orders.payments.base import (
 )
 
 if TYPE_CHECKING:
-    from orders.models import Order, Payment
+    from orders.models import Payment
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ SLOW_SECONDS = 8
 class SandboxProvider:
     name = "sandbox"
 
-    def create_checkout(self, *, order: Order, payment_key: str, return_url: str) -> CheckoutSession:
+    def create_checkout(self, *, charge: Charge, payment_key: str, return_url: str) -> CheckoutSession:
         reference = f"sbx_{secrets.token_urlsafe(16)}"
         return CheckoutSession(
             provider_ref=reference, redirect_url=reverse("orders:sandbox_checkout", args=[reference])

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from menu.money import format_money
 from orders.models import (
@@ -30,15 +31,18 @@ from orders.outbox.dead_letters import task_named
 from orders.payments import get_provider
 from orders.payments.base import (
     PAYMENT_SUCCEEDED,
+    Charge,
+    ChargeLine,
     CheckoutSession,
     ProviderError,
     ProviderEvent,
     ProviderRefused,
+    charge_for_order,
 )
 from orders.selectors import order_refundable_payment
 from orders.services import order_cancel, order_transition
 from orders.state import MONEY_TAKEN_STATUSES, PAYMENT_PAID_STATUSES
-from restaurant.errors import ApplicationError, Conflict
+from restaurant.errors import ApplicationError, Conflict, Forbidden, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +137,7 @@ def payment_start(*, order: Order, return_url: str) -> CheckoutSession:
     attempt = order.payments.count() + 1
     session: CheckoutSession = _call_provider(
         provider.create_checkout,
-        order=order,
+        charge=charge_for_order(order),
         payment_key=f"order-{order.pk}-attempt-{attempt}",
         return_url=return_url,
     )
@@ -145,6 +149,73 @@ def payment_start(*, order: Order, return_url: str) -> CheckoutSession:
         currency=order.currency,
     )
     logger.info("payment started", extra={"order_id": order.pk, "provider": provider.name})
+    return session
+
+
+def tab_payment_start(
+    *, tab_id: int, expected_version: int, actor: Actor, return_url: str
+) -> CheckoutSession:
+    """Opens a checkout at the provider for a table's whole bill, as the bill showed it.
+
+    The amount is the tab's own total (never the request's), at the version
+    the waiter saw; the provider is asked outside any transaction and the
+    Payment row written only once it answered. The tab stays open until the
+    provider's event confirms the money (_tab_payment_succeeded); a table that
+    pays at the till meanwhile gets this payment back if it still completes.
+    """
+    from orders.tabs.selectors import tab_bill
+
+    if not can(actor, Capability.TAKE_PAYMENT):
+        raise Forbidden("Only waiters and managers take payment.", code="transition_not_permitted")
+    bill = tab_bill(tab_id=tab_id)
+    if bill is None:
+        raise NotFound("There is no such tab.", code="tab_not_found")
+    if not bill.is_open:
+        raise Conflict("This tab is paid and closed: it takes no more changes.", code="tab_closed")
+    if bill.version != expected_version:
+        raise Conflict(
+            "Someone changed this tab just now. The bill is up to date now: check it and try again.",
+            code="stale_tab",
+        )
+    if bill.total_minor == 0:
+        raise ApplicationError(
+            "Nothing on this tab is to be paid: close it at the till.", code="tab_nothing_to_pay"
+        )
+    counting = [r for r in bill.rounds if r.counts]
+    if any(r.discounted for r in counting):
+        lines: tuple[ChargeLine, ...] = (
+            ChargeLine(f"Table {bill.table_label}, tab {bill.number}", 1, bill.total_minor),
+        )
+    else:
+        lines = tuple(
+            ChargeLine(f"{line.name} (round {r.number})", line.quantity, line.unit_price_minor)
+            for r in counting
+            for line in r.lines
+        )
+    charge = Charge(
+        reference=f"tab-{bill.tab_id}",
+        metadata={"tab_id": str(bill.tab_id)},
+        email="",
+        currency=bill.currency,
+        amount_minor=bill.total_minor,
+        lines=lines,
+    )
+    provider = get_provider()
+    attempt = Payment.objects.filter(tab_id=bill.tab_id).count() + 1
+    session: CheckoutSession = _call_provider(
+        provider.create_checkout,
+        charge=charge,
+        payment_key=f"tab-{bill.tab_id}-v{bill.version}-attempt-{attempt}",
+        return_url=return_url,
+    )
+    Payment.objects.create(
+        tab_id=bill.tab_id,
+        provider=provider.name,
+        provider_ref=session.provider_ref,
+        amount_minor=bill.total_minor,
+        currency=bill.currency,
+    )
+    logger.info("tab payment started", extra={"tab_id": bill.tab_id, "provider": provider.name})
     return session
 
 
@@ -160,7 +231,9 @@ def payment_webhook_handle(*, provider_name: str, event: ProviderEvent) -> str:
             # The provider sent this event before (or is sending it right now).
             return "duplicate"
         payment = (
-            Payment.objects.select_for_update()
+            # Only the payment's row: its order may be none (a tab's payment), and
+            # PostgreSQL locks no nullable side of an outer join.
+            Payment.objects.select_for_update(of=("self",))
             .select_related("order")
             .filter(provider=provider_name, provider_ref=event.provider_ref)
             .first()
@@ -192,6 +265,9 @@ def _payment_succeeded(payment: Payment, event: ProviderEvent) -> str:
         return _payment_mismatched(payment)
     payment.status = PaymentStatus.SUCCEEDED
     payment.save(update_fields=["status", "received_minor", "received_currency", "updated_at"])
+    if payment.tab_id is not None:
+        return _tab_payment_succeeded(payment)
+    assert order is not None  # a payment pays an order or a tab (payment_pays_an_order_or_a_tab)
     if order.status == OrderStatus.AWAITING_PAYMENT:
         order_transition(
             order=order, to_status=OrderStatus.PAID, actor=PAYMENTS, reason=f"paid via {payment.provider}"
@@ -205,6 +281,28 @@ def _payment_succeeded(payment: Payment, event: ProviderEvent) -> str:
         payment=payment,
         amount_minor=payment.refundable_minor,
         reason="the order was called off or closed before this payment counted",
+        idempotency_key=f"late-{payment.pk}",
+    )
+    return "refund_scheduled"
+
+
+def _tab_payment_succeeded(payment: Payment) -> str:
+    """The provider took a tab's bill: the tab is paid and closes, unless it no longer owes this.
+
+    Paid at the till meanwhile, paid by another attempt, or its total changed
+    since the checkout was opened (a round added or taken off): the money goes
+    back by itself and the tab stays as it is, so a bill is never charged twice
+    nor closed for another amount than it shows.
+    """
+    from orders.tabs.services import tab_settle_online
+
+    assert payment.tab_id is not None
+    if tab_settle_online(tab_id=payment.tab_id, payment=payment, actor=PAYMENTS):
+        return "tab_paid"
+    _refund_owed(
+        payment=payment,
+        amount_minor=payment.refundable_minor,
+        reason="the tab was paid otherwise, or its total changed, before this payment counted",
         idempotency_key=f"late-{payment.pk}",
     )
     return "refund_scheduled"
@@ -276,6 +374,9 @@ REFUND_CLAIM_SECONDS = 60
 
 
 def _refund_event(*, refund: Refund, kind: str, actor: Actor, reason: str, **data: object) -> None:
+    if refund.payment.order_id is None:
+        # A tab's payment: the Refund row itself (reason, actor, times) is its record.
+        return
     OrderEvent.objects.create(
         order_id=refund.payment.order_id,
         kind=kind,
@@ -368,7 +469,7 @@ def payment_refund(
     must be committed before the provider hears of it.
     """
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_id)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment_id)
         refund, created = _refund_reserve(
             payment=payment,
             amount_minor=amount_minor,
@@ -379,6 +480,7 @@ def payment_refund(
         order = payment.order
         if (
             created
+            and order is not None
             and payment.refundable_minor == 0
             and payment.status != PaymentStatus.MISMATCHED
             and order.status in MONEY_TAKEN_STATUSES

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import stripe
 from django.conf import settings
 
-from menu.money import format_money
 from orders.payments.base import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
+    Charge,
     CheckoutSession,
     ProviderError,
     ProviderEvent,
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
     from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
-    from orders.models import Order, Payment
+    from orders.models import Payment
 
 SIGNATURE_HEADER = "Stripe-Signature"
 
@@ -64,16 +64,17 @@ class StripeProvider:
             http_client=stripe.RequestsClient(timeout=(3, 15)),
         )
 
-    def create_checkout(self, *, order: Order, payment_key: str, return_url: str) -> CheckoutSession:
+    def create_checkout(self, *, charge: Charge, payment_key: str, return_url: str) -> CheckoutSession:
         params: SessionCreateParams = {
             "mode": "payment",
-            "client_reference_id": str(order.pk),
-            "metadata": {"order_id": str(order.pk)},
+            "client_reference_id": charge.reference,
+            "metadata": dict(charge.metadata),
             "success_url": return_url,
             "cancel_url": return_url,
-            "customer_email": order.contact_email,
-            "line_items": _line_items(order),
+            "line_items": _line_items(charge),
         }
+        if charge.email:
+            params["customer_email"] = charge.email
         try:
             session = self._client().v1.checkout.sessions.create(
                 params=params, options={"idempotency_key": payment_key}
@@ -130,35 +131,16 @@ class StripeProvider:
         )
 
 
-def _line_items(order: Order) -> list[SessionCreateParamsLineItem]:
-    """What Stripe shows and charges: the order's lines, or one line of the total after a discount.
-
-    Stripe takes no negative line, and its own discounts need a coupon made
-    at Stripe; one line of our total keeps the amount charged the amount the
-    order asks (a different one would be refunded as a mismatch).
-    """
-    currency = order.currency.lower()
-    if order.discount_minor:
-        discount = format_money(order.discount_minor, order.currency)
-        name = f"Order {order.number} (code {order.coupon_code}: -{discount})"
-        return [
-            {
-                "quantity": 1,
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": order.total_minor,
-                    "product_data": {"name": name},
-                },
-            }
-        ]
+def _line_items(charge: Charge) -> list[SessionCreateParamsLineItem]:
+    """What Stripe shows and charges: the charge's lines, which add up to its amount."""
     return [
         {
             "quantity": line.quantity,
             "price_data": {
-                "currency": currency,
-                "unit_amount": line.unit_price_minor,
+                "currency": charge.currency.lower(),
+                "unit_amount": line.unit_amount_minor,
                 "product_data": {"name": line.name},
             },
         }
-        for line in order.items.all()
+        for line in charge.lines
     ]

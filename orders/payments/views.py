@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -62,7 +63,13 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
     )
     if payment is None:
         raise Http404("No such test payment.")
-    context = {"payment": payment, "order": payment.order, "slow_seconds": SLOW_SECONDS}
+    # Where the payer goes back to: the order's page, or the bill of the tab paid.
+    back = (
+        payment.order.get_absolute_url()
+        if payment.order
+        else reverse("orders:tab_bill", args=[payment.tab_id])
+    )
+    context = {"payment": payment, "order": payment.order, "back_url": back, "slow_seconds": SLOW_SECONDS}
     if request.method in ("GET", "HEAD") or payment.status != PaymentStatus.PENDING:
         return render(request, "orders/sandbox_checkout.html", context)
     form = SandboxChoiceForm(request.POST)
@@ -78,7 +85,7 @@ def sandbox_checkout(request: HttpRequest, reference: str) -> HttpResponse:
         currency=payment.currency,
     )
     sandbox_deliver(body=body, delay_seconds=SLOW_SECONDS if outcome == "slow" else 0)
-    return redirect(payment.order)
+    return redirect(back)
 
 
 # ------------------------------------------------------------------ provider webhooks

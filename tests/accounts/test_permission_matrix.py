@@ -36,6 +36,7 @@ EXPECTED_MATRIX = {
     "cancel_own_paid_order": {"customer"},
     "cancel_any_unpaid_order": {"waiter", "manager", "system"},
     "take_payment": {"waiter", "manager", "system"},
+    "put_on_tab": {"waiter", "manager"},
     "see_any_order": {"waiter", "chef", "manager"},
     "use_kitchen_board": {"chef", "manager"},
     "cook": {"chef", "manager"},

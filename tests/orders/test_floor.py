@@ -30,11 +30,11 @@ def test_a_waiter_orders_for_a_table_and_the_order_is_the_tables_not_the_waiters
     assert f'data-order="{order.pk}"' in floor and "Table 4" in floor
 
 
-def test_a_waiter_takes_payment_then_serves_the_order(actors, small_menu):
+def test_a_waiter_takes_payment_for_an_unpaid_order_in_person(actors, small_menu):
+    from tests.kitchen.conftest import place
+
     waiter = client_for(actors.waiter)
-    add_to_cart(waiter, small_menu.fries, 1)
-    checkout(waiter, order_type="dine_in", table_number="9")
-    order = Order.objects.get()
+    order = place(small_menu)
 
     response = waiter.post(
         reverse("orders:floor_action", args=[order.pk]), {"action": "paid", "version": order.version}
@@ -45,6 +45,22 @@ def test_a_waiter_takes_payment_then_serves_the_order(actors, small_menu):
     assert order.status == OrderStatus.PAID
     event = OrderEvent.objects.filter(order=order).last()
     assert (event.actor, event.reason) == (actors.waiter, PAID_IN_PERSON)
+
+
+def test_a_round_on_a_tab_is_not_paid_on_its_own_from_the_floor(actors, small_menu):
+    waiter = client_for(actors.waiter)
+    add_to_cart(waiter, small_menu.fries, 1)
+    checkout(waiter, order_type="dine_in", table_number="9")
+    order = Order.objects.get()
+    assert order.status == OrderStatus.ON_TAB
+
+    response = waiter.post(
+        reverse("orders:floor_action", args=[order.pk]), {"action": "paid", "version": order.version}
+    )
+
+    assert response.status_code == 409
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ON_TAB
 
 
 def test_a_waiter_must_say_why_an_order_is_cancelled(actors, small_menu):
@@ -80,7 +96,7 @@ def test_the_floor_refuses_an_action_it_does_not_offer(actors, small_menu):
 
     assert response.status_code == 400
     order.refresh_from_db()
-    assert order.status == OrderStatus.AWAITING_PAYMENT
+    assert order.status == OrderStatus.ON_TAB
 
 
 # ---------------------------------------------------------------- a flood of unpaid orders
@@ -135,11 +151,14 @@ def test_a_flood_of_unpaid_orders_never_pushes_a_paid_one_off_the_floor(actors, 
     assert unpaid.pk not in shown[:1]
 
 
-def test_a_tables_unpaid_order_outranks_a_flood_of_guest_orders(actors, small_menu):
+def test_a_tables_round_outranks_a_flood_of_guest_orders(actors, small_menu):
+    from tests.kitchen.conftest import place
+
     waiter = client_for(actors.waiter)
     add_to_cart(waiter, small_menu.fries, 1)
     checkout(waiter, order_type="dine_in", table_number="9", contact_name="Table 9", contact_email="f@x.test")
     table_order = Order.objects.get()
+    place(small_menu)
     _flood_of_unpaid_orders(small_menu, 250)
 
     shown = _floor_order_ids(waiter)

@@ -120,7 +120,7 @@ def test_off_waiters_go_on_taking_table_orders(actors, small_menu, flip, floor_t
     assert answer.status_code == 302
     order = Order.objects.get()
     assert order.placed_by == actors.waiter and order.table_number == "7"
-    assert order.status == OrderStatus.AWAITING_PAYMENT
+    assert order.status == OrderStatus.ON_TAB  # at the kitchen, on the table's tab
     # The waiter is told online ordering is off, not that they cannot order.
     assert "Table orders on the floor go on" in waiter.get(reverse("menu:index")).content.decode()
 

@@ -100,9 +100,7 @@ def test_waiters_taking_table_orders_are_not_held_to_it(actors, small_menu):
     ]
 
     assert {answer.status_code for answer in answers} == {302}
-    assert (
-        Order.objects.filter(placed_by=actors.waiter, status=OrderStatus.AWAITING_PAYMENT).count() == CAP + 2
-    )
+    assert Order.objects.filter(placed_by=actors.waiter, status=OrderStatus.ON_TAB).count() == CAP + 2
 
 
 def test_the_cap_can_be_turned_off(client, small_menu, settings):

@@ -114,6 +114,47 @@ def _floor_version(world: World, value: str) -> tuple[str, dict[str, str]]:
     return reverse("orders:floor_action", args=[order.pk]), {"action": "paid", "version": value}
 
 
+def _on_a_tab(world: World) -> Order:
+    """A table's round a waiter put on the table's tab."""
+    from orders.tabs.services import tab_round_add
+    from tests.factories import TableFactory, UserFactory
+
+    TableFactory(label="T9")
+    waiter = Actor.for_user(UserFactory(role="waiter"))
+    order, _ = order_place(
+        lines=[CartLine(world.menu.fries.pk, 1)],
+        details=OrderDetails(
+            order_type="dine_in", table_number="T9", contact_name="T9", contact_email="t@x.test"
+        ),
+        actor=waiter,
+    )
+    tab_round_add(order=order, actor=waiter)
+    return order
+
+
+def _tab_path(suffix: str) -> Callable[[World, str], tuple[str, dict[str, str]]]:
+    def build(world: World, value: str) -> tuple[str, dict[str, str]]:
+        return f"/floor/tabs/{value}/{suffix}", {"method": "cash", "version": "1", "reason": "x"}
+
+    return build
+
+
+def _tab_version(name: str) -> Callable[[World, str], tuple[str, dict[str, str]]]:
+    def build(world: World, value: str) -> tuple[str, dict[str, str]]:
+        order = _on_a_tab(world)
+        tab_id = order.tab_round.tab_id
+        if name == "orders:tab_round_remove":
+            return reverse(name, args=[tab_id, order.pk]), {"version": value, "reason": "x"}
+        return reverse(name, args=[tab_id]), {"method": "cash", "version": value}
+
+    return build
+
+
+def _tab_round_path(world: World, value: str) -> tuple[str, dict[str, str]]:
+    order = _on_a_tab(world)
+    return f"/floor/tabs/{order.tab_round.tab_id}/rounds/{value}/remove/", {"version": "1", "reason": "x"}
+
+
 def _ticket_path(world: World, value: str) -> tuple[str, dict[str, str]]:
     return f"/kitchen/tickets/{value}/move/", {"move": "start", "version": "1"}
 
@@ -166,6 +207,14 @@ DOORS: list[Door] = [
     # Staff pages.
     Door("orders:floor_action", "order_id", "waiter", "post", _floor_path, (404,)),
     Door("orders:floor_action", "version", "waiter", "post", _floor_version),
+    Door("orders:tab_bill", "tab_id", "waiter", "get", _tab_path(""), (404,)),
+    Door("orders:tab_pay", "tab_id", "waiter", "post", _tab_path("pay/"), (404,)),
+    Door("orders:tab_pay", "version", "waiter", "post", _tab_version("orders:tab_pay")),
+    Door("orders:tab_pay_online", "tab_id", "waiter", "post", _tab_path("pay-online/"), (404,)),
+    Door("orders:tab_pay_online", "version", "waiter", "post", _tab_version("orders:tab_pay_online")),
+    Door("orders:tab_round_remove", "tab_id", "waiter", "post", _tab_path("rounds/1/remove/"), (404,)),
+    Door("orders:tab_round_remove", "order_id", "waiter", "post", _tab_round_path, (404,)),
+    Door("orders:tab_round_remove", "version", "waiter", "post", _tab_version("orders:tab_round_remove")),
     Door("kitchen:ticket_move", "ticket_id", "chef", "post", _ticket_path, (404,)),
     Door("kitchen:ticket_move", "version", "chef", "post", _ticket_version),
     # The customer's addresses.
