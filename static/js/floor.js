@@ -29,6 +29,7 @@
   var tables = []; // in the floor's order, as the snapshot listed them
   var orders = {}; // id -> order, as the server last described it
   var clockOffset = 0;
+  var opened = {}; // id -> true for orders whose lines a waiter opened, kept across redraws
 
   function shown(order) {
     if (show === "ready") return order.status === "ready";
@@ -74,7 +75,9 @@
     setField(node, "where", order.where);
     setField(node, "status_label", order.status_label);
     setField(node, "total", order.total);
-    setField(node, "taken_by", order.taken_by ? "taken by " + order.taken_by : "").hidden = !order.taken_by;
+    setField(node, "taken_by", order.taken_by ? " · taken by " + order.taken_by : "");
+    setField(node, "item_count", order.lines.length + " line" + (order.lines.length === 1 ? "" : "s"));
+    if (opened[order.id]) node.querySelector("[data-lines-box]").open = true;
     setField(node, "instructions", order.instructions).hidden = !order.instructions;
     var lines = node.querySelector("[data-lines]");
     order.lines.forEach(function (line) {
@@ -114,7 +117,7 @@
     var ready = list.some(function (o) { return o.status === "ready"; });
     node.setAttribute("data-state", ready ? "ready" : list.length ? "waiting" : "free");
     setField(node, "label", "Table " + table.label);
-    setField(node, "area", (table.area ? table.area + " · " : "") + table.seats + " seats");
+    setField(node, "seats", table.seats + " seats");
     setField(
       node,
       "state",
@@ -125,11 +128,15 @@
     return node;
   }
 
-  // A reason being typed survives the redraw an event causes, focus included.
+  // A reason being typed, and lines opened, survive the redraw an event causes, focus included.
   function typedReasons() {
     var typed = {};
     root.querySelectorAll('[data-action-form="cancel"] [name="reason"]').forEach(function (input) {
       if (input.value) typed[input.id] = input.value;
+    });
+    opened = {};
+    root.querySelectorAll("[data-lines-box][open]").forEach(function (box) {
+      opened[box.closest("[data-order]").getAttribute("data-order")] = true;
     });
     return { values: typed, focused: document.activeElement ? document.activeElement.id : "" };
   }
@@ -179,13 +186,27 @@
     });
 
     var cards = [];
+    var area = null;
+    function add(t, list) {
+      // A heading where the area changes, as the server draws it.
+      if (t.area !== area) {
+        area = t.area;
+        var row = document.createElement("li");
+        row.className = "floor-area";
+        var heading = document.createElement("h3");
+        heading.textContent = t.area || "Other tables";
+        row.append(heading);
+        cards.push(row);
+      }
+      cards.push(buildTable(t, list));
+    }
     if (show === "all" || show === "tables" || show === "ready" || show === "waiting") {
       tables.forEach(function (t) {
         var list = atTable[t.id].filter(shown);
         if (show === "ready" || show === "waiting") {
-          if (list.length) cards.push(buildTable(t, list));
+          if (list.length) add(t, list);
         } else {
-          cards.push(buildTable(t, atTable[t.id]));
+          add(t, atTable[t.id]);
         }
       });
     }
