@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from orders.checkout import order_cancel_by
-from orders.floor.selectors import Floor, FloorTable, floor_seq, floor_tables
+from orders.floor.selectors import Floor, FloorTable, floor_seq, floor_state
 from orders.models import Order, OrderStatus, OrderType
 from orders.selectors import FLOOR_LIMIT
 from orders.services import order_mark_paid, order_transition
@@ -71,7 +71,9 @@ def _order_shown(order: Order, show: str) -> bool:
 
 
 def _floor_context(show: str = "all") -> dict[str, object]:
-    floor: Floor = floor_tables()
+    # Read before the state, as the snapshot reads it: a change in between arrives again, harmlessly.
+    seq = floor_seq()
+    floor: Floor = floor_state()
     table_orders = [order for table in floor.tables for order in table.orders]
     everything = table_orders + floor.at_the_pass
     counts = {
@@ -92,7 +94,7 @@ def _floor_context(show: str = "all") -> dict[str, object]:
         tables = [t for t in narrowed if t.orders]
     at_the_pass = [] if show == "tables" else [o for o in floor.at_the_pass if _order_shown(o, show)]
     return {
-        "seq": floor_seq(),
+        "seq": seq,
         "show": show,
         "filters": [(key, label, counts[key]) for key, label in FLOOR_FILTERS.items()],
         "tables": tables,

@@ -80,22 +80,31 @@ def floor_seq() -> int:
     return FloorClock.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
 
 
-def floor_tables() -> Floor:
-    """Every table in service with its open orders, and the orders waiting at the pass.
+def floor_tables() -> list[FloorTable]:
+    """Every table in service, in the floor's order, each with its open orders (its rounds).
 
-    At most FLOOR_LIMIT orders in all, tables' first, each part in
-    floor_open_orders' order: a flood of unpaid orders never pushes a paid
-    one or a table's off the floor, nor makes the page endless.
+    The one place the grid reads a table from. A table's orders come in
+    floor_open_orders' order, at most FLOOR_LIMIT in all.
     """
-    at_tables = list(floor_open_orders().filter(_at_a_table_in_service())[:FLOOR_LIMIT])
-    room = FLOOR_LIMIT - len(at_tables)
-    waiting = floor_open_orders().exclude(_at_a_table_in_service())
-    at_the_pass = list(waiting[:room]) if room > 0 else []
-    not_shown = waiting.count() - len(at_the_pass) if len(at_the_pass) == room else 0
+    at_tables = floor_open_orders().filter(_at_a_table_in_service())[:FLOOR_LIMIT]
     by_table: dict[int, list[Order]] = defaultdict(list)
     for order in at_tables:
         by_table[order.table_id].append(order)  # type: ignore[index]  # at a table: table_id is set
-    tables = [FloorTable(table=table, orders=by_table.get(table.pk, [])) for table in tables_in_service()]
+    return [FloorTable(table=table, orders=by_table.get(table.pk, [])) for table in tables_in_service()]
+
+
+def floor_state() -> Floor:
+    """The tables with their open orders, and the orders waiting at the pass.
+
+    At most FLOOR_LIMIT orders in all, tables' first, the pass in
+    floor_open_orders' order: a flood of unpaid orders never pushes a paid
+    one or a table's off the floor, nor makes the page endless.
+    """
+    tables = floor_tables()
+    room = FLOOR_LIMIT - sum(len(table.orders) for table in tables)
+    waiting = floor_open_orders().exclude(_at_a_table_in_service())
+    at_the_pass = list(waiting[:room]) if room > 0 else []
+    not_shown = waiting.count() - len(at_the_pass) if len(at_the_pass) == room else 0
     return Floor(tables=tables, at_the_pass=at_the_pass, not_shown=not_shown)
 
 
@@ -138,7 +147,7 @@ def floor_snapshot() -> dict[str, Any]:
     # The sequence is read first, as the board's: a change committed meanwhile
     # shows in the state and arrives again as an event, applied harmlessly.
     seq = floor_seq()
-    floor = floor_tables()
+    floor = floor_state()
     orders = [order for table in floor.tables for order in table.orders] + floor.at_the_pass
     return {
         "type": "floor.snapshot",
