@@ -13,9 +13,10 @@ class OrdersConfig(AppConfig):
         from orders import tasks as core_tasks  # noqa: F401
         from orders.coupons import signals as coupon_signals
         from orders.coupons.selectors import coupon_banner_token
+        from orders.floor import events as floor_events
         from orders.inventory import tasks as inventory_tasks  # noqa: F401
         from orders.outbox import tasks as outbox_tasks  # noqa: F401
-        from orders.outbox.services import outbox_subscribe
+        from orders.outbox.services import outbox_on_record, outbox_subscribe
         from orders.partners import tasks as partners_tasks  # noqa: F401
         from orders.payments import tasks as payments_tasks  # noqa: F401
         from orders.subscribers import SUBSCRIPTIONS
@@ -24,6 +25,15 @@ class OrdersConfig(AppConfig):
         for topic, handlers in SUBSCRIPTIONS.items():
             for handler in handlers:
                 outbox_subscribe(topic, handler)
+
+        # The live floor numbers every change of an order in the transaction that makes it,
+        # and, should that fail, when the change is published. Registered before the
+        # kitchen's recorders (orders is installed first): the floor's row lock is
+        # taken before the board's in every transaction (orders.floor.services).
+        for topic in floor_events.ORDER_TOPICS:
+            outbox_on_record(topic, floor_events.floor_with_order_event)
+            outbox_subscribe(topic, floor_events.on_order_event)
+        outbox_subscribe(floor_events.FLOOR_TOPIC, floor_events.on_floor_changed)
 
         # The coupon in the site banner is part of every menu page: saving a coupon bumps
         # the menu version, and the banner's own window is part of each page's ETag.

@@ -277,7 +277,7 @@ class OrderEvent(models.Model):
 # The rooms' models live in their packages; importing them here registers them
 # with the app and keeps `orders.models.X` (migrations, other apps) working.
 from orders.coupons.models import Coupon, CouponKind  # noqa: E402
-from orders.floor.models import Table  # noqa: E402
+from orders.floor.models import FloorClock, Table  # noqa: E402
 from orders.idempotency import IdempotencyRecord  # noqa: E402
 from orders.inventory.models import InventoryReport  # noqa: E402
 from orders.outbox.models import DeadLetter, OutboxEvent  # noqa: E402
@@ -307,6 +307,7 @@ __all__ = [
     "Coupon",
     "CouponKind",
     "DeadLetter",
+    "FloorClock",
     "IdempotencyRecord",
     "InventoryReport",
     "KitchenPacing",

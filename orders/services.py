@@ -209,6 +209,12 @@ def order_place(
                 ],
                 actor=actor,
             )
+            # After the pantry's rows, as in order_transition: the live floor numbers it here.
+            outbox_record(
+                order=order,
+                topic=f"order.{order.status}",
+                payload={"from": "", "actor": actor.label, "seq": order.version},
+            )
     except IntegrityError:
         # Two submissions of one checkout raced; the other one's order stands.
         if idempotency_key and (existing := _existing_for_key(idempotency_key, actor)):
@@ -277,13 +283,16 @@ def order_transition(
                 code="stale_order",
             )
         _record_event(order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason)
+        # The pantry before the event: the event's recorders take the live
+        # floor's and the kitchen's sequence rows, and every transaction takes
+        # ingredient rows before those, so two of them never wait on each other.
+        _stock_follows(order_id=order.pk, from_status=from_status, to_status=to_status, actor=actor)
         outbox_record(
             order=order,
             topic=f"order.{to_status}",
             # seq: the version this change produced, for live clients to spot a gap.
             payload={"from": from_status, "actor": actor.label, "seq": version + 1},
         )
-        _stock_follows(order_id=order.pk, from_status=from_status, to_status=to_status, actor=actor)
     order.refresh_from_db()
     if to_status == OrderStatus.REFUNDED:
         security_event("order refunded", order_id=order.pk, actor=actor.label, total_minor=order.total_minor)

@@ -1,7 +1,7 @@
 """Opening the product's websockets in-process, as a given user, with channels' WebsocketCommunicator.
 
 Every message a test receives is checked against its schema (orders/events.py,
-kitchen/events.py, restaurant/sockets.py): a socket test that gets a message
+orders/floor/events.py, kitchen/events.py, restaurant/sockets.py): a socket test that gets a message
 with no schema, or one that does not fit it, fails.
 """
 
@@ -15,11 +15,12 @@ from django.test import Client
 
 from kitchen.events import MESSAGES as KITCHEN_MESSAGES
 from orders.events import MESSAGES as ORDER_MESSAGES
+from orders.floor.events import MESSAGES as FLOOR_MESSAGES
 from restaurant.asgi import application
 from restaurant.schemas import schema_errors
 from restaurant.sockets import MESSAGES as SOCKET_MESSAGES
 
-LIVE_MESSAGES: dict[str, type] = {**SOCKET_MESSAGES, **ORDER_MESSAGES, **KITCHEN_MESSAGES}
+LIVE_MESSAGES: dict[str, type] = {**SOCKET_MESSAGES, **ORDER_MESSAGES, **FLOOR_MESSAGES, **KITCHEN_MESSAGES}
 
 
 def live_message_errors(message: Any) -> list[str]:

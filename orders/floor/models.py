@@ -88,3 +88,17 @@ class Table(models.Model):
     @property
     def in_service(self) -> bool:
         return self.retired_at is None
+
+
+class FloorClock(models.Model):
+    """The live floor's sequence: one row whose counter rises by one with every change floor pages are sent.
+
+    Taken in the transaction of the change it numbers, as the kitchen's
+    BoardClock is (the row lock orders writers), so numbers are contiguous in
+    commit order and a floor page that sees a gap knows it missed one.
+    """
+
+    seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"floor at {self.seq}"

@@ -1,14 +1,19 @@
-"""Every write to the floor's tables beyond admin's own form: retire, bring back, replace a code."""
+"""Every write to the floor's tables beyond admin's own form: retire, bring back, replace a code;
+and the live floor's announcements, numbered by its FloorClock."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
-from orders.floor.models import LABEL_TAKEN, Table
+from orders.floor.models import LABEL_TAKEN, FloorClock, Table
+from orders.floor.selectors import floor_order_states
+from orders.models import Order
+from orders.outbox.models import OutboxEvent
+from orders.outbox.services import outbox_record
 from restaurant.errors import Conflict
 
 
@@ -50,3 +55,33 @@ def table_link_replace(*, table_ids: Sequence[int], now: datetime) -> int:
         return Table.objects.filter(pk__in=list(table_ids), retired_at__isnull=True).update(
             link_version=F("link_version") + 1, updated_at=now
         )
+
+
+FLOOR_TOPIC = "floor.orders"
+
+
+def _floor_seq_next() -> int:
+    # The UPDATE holds the row lock until commit: writers take numbers in commit order.
+    table = connection.ops.quote_name(FloorClock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608 - our own table name
+        row = cursor.fetchone()
+    if row is None:
+        FloorClock.objects.bulk_create([FloorClock(pk=1, seq=0)], ignore_conflicts=True)
+        return _floor_seq_next()
+    return int(row[0])
+
+
+def floor_order_announce(*, order: Order) -> OutboxEvent:
+    """Tells floor pages how an order stands now, numbered in the transaction that changed it.
+
+    Called by orders.floor.events for every event of an order (placed, paid,
+    cooking, ready, handed over, cancelled, refunded). The number is taken
+    last, so the floor's row lock is held only until the commit; every
+    writer takes the pantry's rows before it and the kitchen's BoardClock
+    after it (orders.services.order_transition), so none waits in a circle.
+    """
+    with transaction.atomic(savepoint=False):
+        states = floor_order_states([order.pk])
+        payload = {"seq": _floor_seq_next(), "orders": states}
+        return outbox_record(order=order, topic=FLOOR_TOPIC, payload=payload)

@@ -642,6 +642,14 @@ SOCKETS: dict[str, dict[str, bool]] = {
         "chef": True,
         "manager": True,
     },
+    "/ws/floor/": {
+        "anonymous": False,
+        "customer": False,
+        "other_customer": False,
+        "waiter": True,
+        "chef": False,
+        "manager": True,
+    },
     # The customer's own order: the same people as its page (staff may see any order).
     "/ws/orders/<the customer's order>/": {
         "anonymous": False,

@@ -1,4 +1,5 @@
-"""Every outbox payload fits its topic's one schema (orders/events.py, kitchen/events.py).
+"""Every outbox payload fits its topic's one schema (orders/events.py, orders/floor/events.py,
+kitchen/events.py).
 
 Live messages are checked in every socket test as they arrive (tests/sockets.py).
 """
@@ -12,6 +13,7 @@ from accounts.roles import Actor
 from kitchen.events import TOPICS as KITCHEN_TOPICS
 from menu.services import menu_items_set_availability
 from orders.events import TOPICS as ORDER_TOPICS
+from orders.floor.events import TOPICS as FLOOR_TOPICS
 from orders.models import OrderStatus, OutboxEvent
 from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
 from orders.payments.services import payment_start
@@ -23,7 +25,7 @@ from tests.sockets import live_message_errors
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
-TOPICS: dict[str, type] = {**ORDER_TOPICS, **KITCHEN_TOPICS}
+TOPICS: dict[str, type] = {**ORDER_TOPICS, **FLOOR_TOPICS, **KITCHEN_TOPICS}
 
 
 def _post_paid(client, payment):
@@ -77,6 +79,7 @@ def test_every_payload_an_order_s_life_records_fits_its_topic_s_schema(
     events = list(OutboxEvent.objects.order_by("id"))
     # Then every topic of that life was recorded, and every payload fits its schema
     assert {e.topic for e in events} >= {
+        "order.awaiting_payment",
         "order.paid",
         "order.in_preparation",
         "order.ready",
@@ -85,6 +88,7 @@ def test_every_payload_an_order_s_life_records_fits_its_topic_s_schema(
         "order.cancelled",
         "kitchen.tickets",
         "kitchen.sold_out",
+        "floor.orders",
     }
     for event in events:
         assert event.topic in TOPICS, f"no schema for topic {event.topic}"

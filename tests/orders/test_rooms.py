@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kitchen import events as kitchen_events
 from orders import subscribers
+from orders.floor import events as floor_events
 from orders.outbox.services import outbox_consumers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,10 +106,11 @@ def test_a_paid_order_is_heard_by_the_live_page_first_and_by_the_kitchen_after_o
     # Given the consumers every app subscribed from its AppConfig.ready
     consumers = outbox_consumers("order.paid")
 
-    # Then the live page hears first, then orders' emails and partners, then the kitchen
+    # Then the live page hears first, then orders' emails, partners and the floor, then the kitchen
     assert consumers == (
         subscribers.live_broadcast,
         subscribers.confirmation_email_enqueue,
         subscribers.partner_deliveries_enqueue,
+        floor_events.on_order_event,
         kitchen_events.on_order_paid,
     )

@@ -191,8 +191,8 @@ def test_a_payment_whose_publisher_died_is_published_by_the_sweep_once(small_men
     remaining = event.created_at.timestamp() + relay_grace + 0.5 - time.time()
     time.sleep(max(0.0, remaining))
     first = outbox_sweep.delay()
-    # "order paid" and the board's news of the tickets made with it.
-    assert worker.wait_for_task("orders.tasks.outbox_sweep", first.id) == "2", explain()
+    # "order paid", the floor's news of it, and the board's news of the tickets made with it.
+    assert worker.wait_for_task("orders.tasks.outbox_sweep", first.id) == "3", explain()
     wait_until(lambda: smtp_sink.messages, timeout=20, what="the swept event's email", explain=explain)
 
     second = outbox_sweep.delay()
