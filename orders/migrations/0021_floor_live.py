@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0019_tables'),
+        ('orders', '0020_table_tabs'),
     ]
 
     operations = [
