@@ -143,6 +143,14 @@ class ExpoCard:
     def hand_over(self) -> HandOver:
         return hand_over_way(self.order)
 
+    @property
+    def progress(self) -> str:
+        """The card's line under its number; kitchen-board.js words it alike."""
+        if self.is_ready:
+            return "Ready: hand over"
+        done = sum(1 for t in self.tickets if t.status == TicketStatus.BUMPED)
+        return f"{done} of {len(self.tickets)} stations done"
+
 
 def expo_cards(tickets: Iterable[Ticket]) -> list[ExpoCard]:
     """The board's tickets grouped by order, the order that reached the kitchen first first."""

@@ -125,7 +125,7 @@
   function showAllDay() {
     allDayToggle.setAttribute("aria-expanded", allDayOpen ? "true" : "false");
     allDay.hidden = !allDayOpen;
-    root.setAttribute("data-all-day", allDayOpen ? "open" : "folded");
+    root.setAttribute("data-all-day-state", allDayOpen ? "open" : "folded");
   }
 
   showAllDay();
