@@ -344,7 +344,13 @@
     allDayTotal.textContent = "(" + names.length + ")";
   }
 
-  // "7 more below": cards of each rail that are out of its scrolled view.
+  // Expo's cards are orders, a station's are tickets.
+  function plural(count) {
+    var noun = view ? "ticket" : "order";
+    return count === 1 ? noun : noun + "s";
+  }
+
+  // "7 more tickets below": cards of each rail that are out of its scrolled view.
   function countOffScreen() {
     root.querySelectorAll("[data-rail]").forEach(function (rail) {
       var note = rail.parentNode.querySelector("[data-off-screen]");
@@ -356,8 +362,8 @@
         else if (r.bottom <= box.top + 8) above += 1;
       });
       var parts = [];
-      if (below) parts.push(below + " more below");
-      if (above) parts.push(above + " above");
+      if (below) parts.push(below + " more " + plural(below) + " below");
+      if (above) parts.push(above + " " + plural(above) + " above");
       note.textContent = parts.join(" · ");
       note.hidden = !parts.length;
       rail.parentNode.setAttribute("data-off-screen-count", String(above + below));

@@ -16,8 +16,8 @@ from django.urls import reverse
 from accounts.roles import Actor
 from kitchen.models import Ticket, TicketStatus
 from kitchen.selectors import board_snapshot
-from orders.handover import HandOver, order_hand_over
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.handover import HAND_OVER_BY_TYPE, HandOver, order_hand_over
+from orders.models import Order, OrderEvent, OrderStatus, OrderType
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place
 from restaurant.errors import ApplicationError, Conflict, Forbidden
@@ -363,8 +363,9 @@ def test_the_board_becomes_compact_when_many_tickets_are_open(kitchen, small_men
     assert 'data-density="compact"' in compact
 
 
-def test_the_expo_hand_over_way_is_every_type_s_own():
-    assert {way.value for way in HandOver} == {"served", "picked_up", "out_for_delivery"}
+def test_every_type_of_order_has_its_one_way_to_leave_the_pass():
+    assert set(HAND_OVER_BY_TYPE) == set(OrderType.values)
+    assert sorted(HAND_OVER_BY_TYPE.values()) == sorted(HandOver)
 
 
 # ------------------------------------------------------------------ live
