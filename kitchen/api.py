@@ -87,7 +87,7 @@ class TicketListApi(ApiView):
         responses={200: Output},
     )
     def get(self, request: Request) -> Response:
-        """What the board shows: open tickets oldest first, then recently bumped ones that can be recalled."""
+        """What the board shows, oldest first: open tickets, and bumped ones of orders in the kitchen."""
         query = self.Filters(data=request.query_params)
         query.is_valid(raise_exception=True)
         slug = query.validated_data.get("station")

@@ -43,6 +43,8 @@ class TicketState(TypedDict):
     order_id: int
     order_number: str
     order_status: str
+    # The order's version: what expo's hand-over sends back (orders.handover).
+    order_version: int
     order_type: str
     where: str
     instructions: str

@@ -227,7 +227,15 @@ def order_place(
     return order, True
 
 
-def _record_event(*, order: Order, from_status: str, to_status: str, actor: Actor, reason: str) -> None:
+def _record_event(
+    *,
+    order: Order,
+    from_status: str,
+    to_status: str,
+    actor: Actor,
+    reason: str,
+    data: Mapping[str, Any] | None = None,
+) -> None:
     OrderEvent.objects.create(
         order=order,
         from_status=from_status,
@@ -235,6 +243,7 @@ def _record_event(*, order: Order, from_status: str, to_status: str, actor: Acto
         actor=actor.user,
         actor_label=actor.label[:150],
         reason=reason[:500],
+        data=dict(data or {}),
     )
 
 
@@ -262,13 +271,15 @@ def order_transition(
     actor: Actor,
     reason: str = "",
     expected_version: int | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> Order:
     """Moves the order to `to_status` if the state machine and the actor allow it.
 
     Optimistic: the UPDATE only matches the status and version the caller saw,
     so of two simultaneous changes exactly one wins and the other gets a
     Conflict; no lock is held while a person decides. The order's stock
-    follows in the same transaction (_stock_follows).
+    follows in the same transaction (_stock_follows). `data` goes on the
+    audit row (how a ready order was handed over: orders.handover).
     """
     _check_may_transition(order, to_status, actor)
     version = order.version if expected_version is None else expected_version
@@ -282,7 +293,9 @@ def order_transition(
                 "Someone else changed this order just now. Reload it and try again.",
                 code="stale_order",
             )
-        _record_event(order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason)
+        _record_event(
+            order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason, data=data
+        )
         # The pantry before the event: the event's recorders take the live
         # floor's and the kitchen's sequence rows, and every transaction takes
         # ingredient rows before those, so two of them never wait on each other.

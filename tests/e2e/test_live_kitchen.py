@@ -93,7 +93,7 @@ def test_customer_pays_chef_sees_the_ticket_live_bumps_it_and_the_customer_sees_
         raise AssertionError(f"no ticket on the board\n{web.log()}\n{worker.explain()}") from error
     expect(ticket).to_contain_text("2× Garlic Bread")
     expect(ticket.locator(".instructions")).to_have_text(HOSTILE)
-    expect(chef_page.locator("[data-all-day]")).to_contain_text("2 Garlic Bread")
+    expect(chef_page.locator("[data-all-day]")).to_contain_text("Garlic Bread × 2")
     assert _not_reloaded(chef_page)
     assert chef_page.locator(".kitchen").get_attribute("data-alerts") == "1"
     screenshot(chef_page, "kitchen-board-1280x800.png", full_page=False)

@@ -233,13 +233,18 @@ def test_expo_shows_every_station_and_a_station_only_its_own(kitchen, small_menu
     assert chef.get(reverse("kitchen:station", args=["nowhere"])).status_code == 404
 
 
-def test_the_board_counts_what_is_pending_all_day(kitchen, small_menu, actors):
-    on_the_board(small_menu, [CartLine(small_menu.fries.pk, 2)])
-    on_the_board(small_menu, [CartLine(small_menu.fries.pk, 3)])
+def test_the_board_counts_what_is_pending_all_day_by_item_and_modifier(kitchen, small_menu, actors):
+    m = small_menu
+    on_the_board(m, [CartLine(m.fries.pk, 2), CartLine(m.burger.pk, 1, (m.medium.pk,))])
+    on_the_board(m, [CartLine(m.fries.pk, 3), CartLine(m.burger.pk, 2, (m.medium.pk,))])
+    on_the_board(m, [CartLine(m.burger.pk, 1, (m.rare.pk,))])
 
     page = client_for(actors.chef).get(reverse("kitchen:board")).content.decode()
 
-    assert "<li><strong>5</strong> Fries</li>" in page
+    assert '<li><span class="name">Fries</span> <strong>× 5</strong></li>' in page
+    assert '<li><span class="name">Burger · Medium</span> <strong>× 3</strong></li>' in page
+    assert '<li><span class="name">Burger · Rare</span> <strong>× 1</strong></li>' in page
+    assert 'All day <span class="all-day-total" data-all-day-total>(3)</span>' in page
 
 
 def test_special_instructions_are_shown_as_text_not_markup(kitchen, small_menu, actors):

@@ -166,6 +166,15 @@ def _ticket_version(world: World, value: str) -> tuple[str, dict[str, str]]:
     return reverse("kitchen:ticket_move", args=[ticket.pk]), {"move": "start", "version": value}
 
 
+def _hand_over_path(world: World, value: str) -> tuple[str, dict[str, str]]:
+    return f"/kitchen/orders/{value}/hand-over/", {"how": "served", "version": "1"}
+
+
+def _hand_over_version(world: World, value: str) -> tuple[str, dict[str, str]]:
+    order = place(world.menu)
+    return reverse("kitchen:order_hand_over", args=[order.pk]), {"how": "served", "version": value}
+
+
 def _address(suffix: str) -> Callable[[World, str], tuple[str, dict[str, str]]]:
     def build(world: World, value: str) -> tuple[str, dict[str, str]]:
         return f"/account/addresses/{value}/{suffix}", {}
@@ -217,6 +226,8 @@ DOORS: list[Door] = [
     Door("orders:tab_round_remove", "version", "waiter", "post", _tab_version("orders:tab_round_remove")),
     Door("kitchen:ticket_move", "ticket_id", "chef", "post", _ticket_path, (404,)),
     Door("kitchen:ticket_move", "version", "chef", "post", _ticket_version),
+    Door("kitchen:order_hand_over", "order_id", "chef", "post", _hand_over_path, (404,)),
+    Door("kitchen:order_hand_over", "version", "waiter", "post", _hand_over_version),
     # The customer's addresses.
     Door("account_profile:address_edit", "pk", "customer", "get", _address(""), (404,)),
     Door("account_profile:address_edit", "pk", "customer", "post", _address(""), (404,)),
