@@ -37,6 +37,7 @@ class SessionCart:
                     item_id=int(raw["item_id"]),
                     quantity=int(raw["quantity"]),
                     option_ids=tuple(int(i) for i in raw["option_ids"]),
+                    note=str(raw.get("note", "")),
                 )
             except (KeyError, TypeError, ValueError):
                 continue
@@ -50,16 +51,25 @@ class SessionCart:
         return sum(line.quantity for _, line in self.lines())
 
     def add(self, line: CartLine) -> None:
-        """Adds a line, merging it with an identical one; raises if the result is invalid."""
+        """Adds a line, merging it with an identical one; raises if the result is invalid.
+
+        Identical means the same note too: "no onions" and a plain one are
+        two lines, so the kitchen sees which one the note is for.
+        """
         option_ids = tuple(sorted(line.option_ids))
+        note = line.note.strip()
         for raw in self._lines:
-            if raw.get("item_id") == line.item_id and tuple(raw.get("option_ids", ())) == option_ids:
-                merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids)
+            if (
+                raw.get("item_id") == line.item_id
+                and tuple(raw.get("option_ids", ())) == option_ids
+                and str(raw.get("note", "")) == note
+            ):
+                merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids, note)
                 price_lines([merged], specials_allowed=self.specials_allowed)
                 raw["quantity"] = merged.quantity
                 self._save()
                 return
-        candidate = CartLine(line.item_id, line.quantity, option_ids)
+        candidate = CartLine(line.item_id, line.quantity, option_ids, note)
         price_lines([*self.cart_lines(), candidate], specials_allowed=self.specials_allowed)
         self._lines.append(
             {
@@ -67,6 +77,7 @@ class SessionCart:
                 "item_id": candidate.item_id,
                 "quantity": candidate.quantity,
                 "option_ids": list(option_ids),
+                "note": note,
             }
         )
         self._save()
@@ -77,13 +88,16 @@ class SessionCart:
                 return raw
         raise ApplicationError("That line is no longer in your cart.", code="unknown_line")
 
-    def set_quantity(self, line_id: str, quantity: int) -> None:
+    def set_quantity(self, line_id: str, quantity: int, note: str | None = None) -> None:
+        """Changes a line's quantity, and its note unless `note` is None (kept as it is)."""
         raw = self._find(line_id)
+        note = str(raw.get("note", "")) if note is None else note.strip()
         price_lines(
-            [CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]))],
+            [CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]), note)],
             specials_allowed=self.specials_allowed,
         )
         raw["quantity"] = quantity
+        raw["note"] = note
         self._save()
 
     def remove(self, line_id: str) -> None:

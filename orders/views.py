@@ -116,6 +116,7 @@ def cart_add(request: HttpRequest) -> HttpResponseBase:
             item_id=form.cleaned_data["item"],
             quantity=form.cleaned_data["quantity"],
             option_ids=tuple(form.cleaned_data["options"]),
+            note=form.cleaned_data["note"],
         )
         try:
             SessionCart(request.session, specials_allowed=_specials_allowed(request)).add(line)
@@ -155,7 +156,9 @@ def cart_update(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
         SessionCart(request.session, specials_allowed=_specials_allowed(request)).set_quantity(
-            form.cleaned_data["line"], form.cleaned_data["quantity"]
+            form.cleaned_data["line"],
+            form.cleaned_data["quantity"],
+            form.cleaned_data["note"] if "note" in request.POST else None,
         )
     except ApplicationError as error:
         if refused := _cart_refused(request, error.code, [error.message]):

@@ -135,6 +135,12 @@
         mods.textContent = line.modifiers;
         item.append(" ", mods);
       }
+      if (line.note) {
+        var note = document.createElement("em");
+        note.className = "line-note";
+        note.textContent = line.note;
+        item.append(" ", note);
+      }
       lines.append(item);
     });
     var form = node.querySelector("[data-move-form]");
