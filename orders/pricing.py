@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -186,3 +187,14 @@ def coupon_discount(coupon: Coupon, subtotal_minor: int) -> int:
     else:
         discount = coupon.value
     return max(0, min(discount, subtotal_minor - 1))
+
+
+def vat_included(total_minor: int) -> int:
+    """The VAT inside a gross amount at BRIGADE_VAT_PERCENT, rounded half up to the minor unit.
+
+    Prices include VAT, so the tax is total × rate / (100 + rate): 13.5% of a
+    23.00 total holds 2.74 of VAT, not 23.00 × 13.5% = 3.11.
+    """
+    rate = settings.BRIGADE_VAT_PERCENT
+    vat = Decimal(total_minor) * rate / (Decimal(100) + rate)
+    return int(vat.quantize(Decimal(1), rounding=ROUND_HALF_UP))
