@@ -38,6 +38,7 @@ from orders.models import Order, OrderStatus, OrderType
 from orders.online_ordering import online_ordering_required
 from orders.pacing.selectors import Quote, pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
+from orders.progress import OFF_THE_WAY, progress_steps
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
 from restaurant.error_views import error_json, wants_json
@@ -394,10 +395,19 @@ def _viewable_order(request: HttpRequest, token: str) -> Order:
     return order
 
 
+def _detail_context(order: Order, **extra: object) -> dict[str, object]:
+    return {
+        "order": order,
+        "progress": progress_steps(order.status),
+        "progress_hidden": order.status in OFF_THE_WAY,
+        **extra,
+    }
+
+
 @require_safe
 def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     order = _viewable_order(request, token)
-    return render(request, "orders/detail.html", {"order": order})
+    return render(request, "orders/detail.html", _detail_context(order))
 
 
 @require_POST
@@ -416,7 +426,7 @@ def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
         )
     except ApplicationError as error:
         order.refresh_from_db()
-        context = {"order": order, "errors": [error.message]}
+        context = _detail_context(order, errors=[error.message])
         return render(request, "orders/detail.html", context, status=error.status)
     done = "cancelled; your money is on its way back" if order.status == OrderStatus.REFUNDED else "cancelled"
     messages.success(request, f"Order {order.number} is {done}.")
