@@ -7,12 +7,16 @@ shows up in the cart at once and a tampered session cannot lower a price.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.base import SessionBase
 
-from orders.pricing import CartLine, price_lines
+from orders.pricing import CartLine, price_lines, price_lines_each
 from restaurant.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from orders.models import Order
 
 SESSION_KEY = "cart"
 
@@ -107,3 +111,47 @@ class SessionCart:
     def clear(self) -> None:
         self._lines = []
         self._save()
+
+
+@dataclass
+class Reordered:
+    """What "order again" put back in the cart, and what it could not (by the names the order kept)."""
+
+    added: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+    # Sold as before, but the cart as it is cannot take it (too many lines, a quantity over the limit).
+    refused: list[str] = field(default_factory=list)
+
+
+def cart_reorder(*, cart: SessionCart, order: Order) -> Reordered:
+    """Puts a past order's lines back in the cart, each as the menu prices it today.
+
+    A line is added with its options and note if the menu still sells it so
+    (priced afresh: today's price, never the old one); a dish gone from the
+    menu, sold out, or with an option that no longer exists or is off today,
+    is named in `unavailable` instead and the rest still goes in. Lines the
+    cart holds already merge as any add does.
+    """
+    result = Reordered()
+    for item in order.items.all():
+        label = f"{item.name} ({item.modifier_text()})" if item.modifiers else item.name
+        if item.menu_item_id is None:
+            result.unavailable.append(label)
+            continue
+        line = CartLine(
+            item_id=item.menu_item_id,
+            quantity=item.quantity,
+            option_ids=tuple(int(str(m["option_id"])) for m in item.modifiers),
+            note=item.note,
+        )
+        # Alone first: whether the menu still sells it is one question, whether the cart has room another.
+        if isinstance(price_lines_each([line], specials_allowed=cart.specials_allowed)[0], ApplicationError):
+            result.unavailable.append(label)
+            continue
+        try:
+            cart.add(line)
+        except ApplicationError as error:
+            result.refused.append(f"{label}: {error.message}")
+        else:
+            result.added.append(label)
+    return result
