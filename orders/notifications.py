@@ -53,7 +53,7 @@ class EmailClaimed(Exception):
 
 def _send_once(
     *,
-    order_id: int,
+    row_id: int,
     sent_field: str,
     claim_field: str,
     applies: Callable[[Any], bool],
@@ -70,23 +70,23 @@ def _send_once(
     claim and raises EmailClaimed (its task tries again once the claim could
     have expired), or finds the email sent. A worker killed mid-send leaves a
     claim that expires, so the email still goes out. Returns whether this call
-    sent it. The claim and the sent mark are on the order's row, or on
-    `model`'s row `order_id` names (a refund: one email per refund, however
-    many an order has), with `order_of` its order.
+    sent it. The claim and the sent mark are on the order's row (`row_id` is
+    the order's id), or on `model`'s row (a refund: one email per refund,
+    however many an order has), with `order_of` its order.
     """
     now = timezone.now()
     claim_until = now + timedelta(seconds=settings.ORDER_EMAIL_CLAIM_SECONDS)
     rows = model._default_manager.all()
-    unsent = rows.filter(pk=order_id, **{f"{sent_field}__isnull": True})
+    unsent = rows.filter(pk=row_id, **{f"{sent_field}__isnull": True})
     free = Q(**{f"{claim_field}__isnull": True}) | Q(**{f"{claim_field}__lt": now})
     if unsent.filter(free).update(**{claim_field: claim_until}) != 1:
         claimed = unsent.values_list(claim_field, flat=True).first()
         if claimed is None:
-            return False  # sent already (or no such order)
-        raise EmailClaimed(order_id=order_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0)
-    ours = rows.filter(pk=order_id, **{claim_field: claim_until})
+            return False  # sent already (or no such row)
+        raise EmailClaimed(order_id=row_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0)
+    ours = rows.filter(pk=row_id, **{claim_field: claim_until})
     try:
-        row = rows.get(pk=order_id)
+        row = rows.get(pk=row_id)
         if not applies(row):
             ours.update(**{claim_field: None})
             return False
@@ -140,7 +140,7 @@ def _receipt_context(order: Order) -> dict[str, Any]:
 def order_confirmation_send(*, order_id: int) -> bool:
     """The confirmation and receipt, once the order is paid; never for an unpaid order (a stray message)."""
     return _send_once(
-        order_id=order_id,
+        row_id=order_id,
         sent_field="confirmation_sent_at",
         claim_field="confirmation_claimed_until",
         applies=lambda order: order.status in MONEY_TAKEN_STATUSES,
@@ -157,7 +157,7 @@ def order_ready_send(*, order_id: int) -> bool:
     picked up (or refunded) needs no call to come.
     """
     return _send_once(
-        order_id=order_id,
+        row_id=order_id,
         sent_field="ready_sent_at",
         claim_field="ready_claimed_until",
         applies=lambda order: order.order_type == OrderType.PICKUP and order.status == OrderStatus.READY,
@@ -170,7 +170,7 @@ def order_ready_send(*, order_id: int) -> bool:
 def refund_email_send(*, refund_id: int) -> bool:
     """Tells the customer money went back, and how much: once per refund the provider confirmed."""
     return _send_once(
-        order_id=refund_id,
+        row_id=refund_id,
         model=Refund,
         order_of=lambda refund: refund.payment.order,
         sent_field="email_sent_at",
@@ -203,7 +203,7 @@ def _cancellation_context(order: Order) -> dict[str, Any]:
 def order_cancellation_send(*, order_id: int) -> bool:
     """Tells the customer their unpaid order was cancelled, and why."""
     return _send_once(
-        order_id=order_id,
+        row_id=order_id,
         sent_field="cancellation_sent_at",
         claim_field="cancellation_claimed_until",
         applies=lambda order: order.status == OrderStatus.CANCELLED,
