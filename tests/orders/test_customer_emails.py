@@ -12,15 +12,18 @@ from contextlib import nullcontext
 from decimal import Decimal
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.urls import reverse
 
 from accounts.roles import Actor
 from kitchen.models import Ticket
-from orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund
+from orders.events import REFUND_SUCCEEDED_TOPIC, TOPICS
+from orders.models import Order, OrderStatus, OutboxEvent, Payment, PaymentStatus, Refund
 from orders.pricing import vat_included
 from orders.services import order_transition
 from orders.tasks import send_refund_email
+from restaurant.schemas import schema_errors
 from tests.conftest import client_for
 from tests.harness import smtp as smtp_harness
 from tests.harness import worker as worker_harness
@@ -186,7 +189,13 @@ def test_each_refund_is_told_with_its_amount_once(
     assert "all you paid" not in first.body
     assert "we have refunded €23.00" in second.body and "that is all you paid" in second.body
     assert all("evil.example" not in message.body for message in mail.outbox)
-    # The event published again (the sweep after a crash) tells no one twice.
+    # Each confirmed refund was one event of its own schema,
+    events = OutboxEvent.objects.filter(topic=REFUND_SUCCEEDED_TOPIC).order_by("pk")
+    assert [event.payload["refund_id"] for event in events] == list(
+        Refund.objects.order_by("pk").values_list("pk", flat=True)
+    )
+    assert all(schema_errors(event.payload, TOPICS[event.topic]) == [] for event in events)
+    # and the event published again (the sweep after a crash) tells no one twice.
     for refund in Refund.objects.all():
         assert send_refund_email.delay(refund.pk).get() is False
     assert len(mail.outbox) == 2
@@ -236,3 +245,19 @@ def test_receipt_ready_and_refund_reach_the_relay_through_the_worker(
     mails(3, "the refund email")
     assert "we have refunded €2.00" in smtp_sink.messages[2].message.get_content()
     assert [m.rcpt_tos for m in smtp_sink.messages] == [("grace@example.test",)] * 3
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("eager_tasks")
+def test_a_customers_own_verified_address_gets_their_line_notes_on_the_receipt(
+    small_menu, actors, django_capture_on_commit_callbacks
+) -> None:
+    customer = actors.customer
+    EmailAddress.objects.create(user=customer, email="casey@example.test", verified=True, primary=True)
+    order = _ordered(client_for(customer), small_menu)
+    Order.objects.filter(pk=order.pk).update(contact_email="casey@example.test")
+
+    _paid_online(order, django_capture_on_commit_callbacks)
+
+    [receipt] = mail.outbox
+    assert f"2 x Burger (Medium)  €24.00\n   Note: {HOSTILE_NOTE}\n" in receipt.body
