@@ -41,6 +41,7 @@ class TicketOutput(serializers.Serializer[Any]):
         name = serializers.CharField()
         quantity = serializers.IntegerField()
         modifiers = serializers.CharField()
+        note = serializers.CharField(help_text="The customer's note on this line; empty if none.")
 
     id = serializers.IntegerField()
     # Send it back with a move.

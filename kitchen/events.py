@@ -32,6 +32,8 @@ class TicketLine(TypedDict):
     name: str
     quantity: int
     modifiers: str
+    # The customer's note on this line: a ticket holds its station's lines only, so only that station sees it.
+    note: str
 
 
 class TicketState(TypedDict):

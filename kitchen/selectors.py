@@ -81,7 +81,12 @@ def ticket_state_of(
         "instructions": order.special_instructions,
         "promised": order.promise_text(),
         "lines": [
-            {"name": line.name, "quantity": line.quantity, "modifiers": line.modifier_text()}
+            {
+                "name": line.name,
+                "quantity": line.quantity,
+                "modifiers": line.modifier_text(),
+                "note": line.note,
+            }
             for line in lines
         ],
         "created_at": ticket.created_at.isoformat(),

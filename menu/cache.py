@@ -40,7 +40,7 @@ from waffle.models import AbstractBaseFlag
 
 from menu.changes import menu_listeners_after_commit
 from menu.flags import VIP_SPECIALS_FLAG
-from menu.models import Category, MenuItem, MenuItemModifierGroup, ModifierOption
+from menu.models import Allergen, Category, DietaryTag, MenuItem, MenuItemModifierGroup, ModifierOption
 from menu.pantry.selectors import items_out_of_stock, options_out_of_stock
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ class ItemView:
     allergens: tuple[str, ...]
     dietary_tags: tuple[str, ...]
     groups: tuple[GroupView, ...]
+    # The same as codes, for the menu's filters (menu.filters).
+    allergen_codes: frozenset[str] = frozenset()
+    dietary_codes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,9 @@ class MenuSnapshot:
     # The flag "vip_specials" as saved at this version (its saves bump the
     # version, menu.signals): asked per request without a cache read of its own.
     vip_flag: AbstractBaseFlag
+    # Every dietary tag and allergen as (code, name), what the menu's filters offer and accept.
+    dietary_choices: tuple[tuple[str, str], ...] = ()
+    allergen_choices: tuple[tuple[str, str], ...] = ()
     _without_specials: tuple[CategoryView, ...] = field(init=False, repr=False, compare=False)
     _by_slug: dict[str, ItemView] = field(init=False, repr=False, compare=False)
 
@@ -186,7 +192,7 @@ def _group_view(link: MenuItemModifierGroup, options_short: set[int]) -> GroupVi
 
 
 def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
-    """Reads the customer menu and the specials flag from the database (10 queries, whatever its size).
+    """Reads the customer menu and the specials flag from the database (12 queries, whatever its size).
 
     An item or option is unavailable when a manager 86ed it or when what the
     pantry has left cannot make one portion of it (auto-86, menu.pantry).
@@ -235,6 +241,8 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
                         allergens=tuple(allergen.name for allergen in item.allergens.all()),
                         dietary_tags=tuple(tag.name for tag in item.dietary_tags.all()),
                         groups=tuple(_group_view(link, options_short) for link in item.item_groups.all()),
+                        allergen_codes=frozenset(allergen.code for allergen in item.allergens.all()),
+                        dietary_codes=frozenset(tag.code for tag in item.dietary_tags.all()),
                     )
                     for item in category.menu_items
                 ),
@@ -243,7 +251,13 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
     flag_model = get_waffle_flag_model()
     # A missing flag is waffle's unsaved default (off), as Flag.get would give.
     vip_flag = flag_model.objects.filter(name=VIP_SPECIALS_FLAG).first() or flag_model(name=VIP_SPECIALS_FLAG)
-    return MenuSnapshot(version=version, categories=tuple(views), vip_flag=vip_flag)
+    return MenuSnapshot(
+        version=version,
+        categories=tuple(views),
+        vip_flag=vip_flag,
+        dietary_choices=tuple(DietaryTag.objects.order_by("name").values_list("code", "name")),
+        allergen_choices=tuple(Allergen.objects.order_by("name").values_list("code", "name")),
+    )
 
 
 # ---------------------------------------------------------------- the version

@@ -38,8 +38,10 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.permissions import Capability, can
 from accounts.session_policy import LAST_SEEN_AT
 from menu.cache import MenuSnapshot
+from menu.filters import NO_FILTER, InvalidMenuFilter, MenuFilter, categories_filtered, menu_filter_from
 from menu.selectors import menu_current
 from menu.specials import specials_active
+from restaurant.error_views import error_json, wants_json
 
 CACHE_CONTROL = "private, no-cache"
 
@@ -136,10 +138,13 @@ def _etag(
     return salted_hmac("menu.pages.etag", value).hexdigest()[:32]
 
 
-def _menu_body(snapshot: MenuSnapshot, *, specials: bool) -> SafeString:
+def _menu_body(snapshot: MenuSnapshot, *, specials: bool, menu_filter: MenuFilter = NO_FILTER) -> SafeString:
     categories = snapshot.categories_for(specials=specials)
-    if snapshot.version is None:
-        return mark_safe(render_to_string("menu/_menu.html", {"categories": categories}))  # noqa: S308
+    if menu_filter or snapshot.version is None:
+        # A filtered body is rendered for its request and not kept: the filters' combinations
+        # are many, and the snapshot they filter is already the shared, cached part.
+        context = {"categories": categories_filtered(categories, menu_filter), "filtered": bool(menu_filter)}
+        return mark_safe(render_to_string("menu/_menu.html", context))  # noqa: S308 - our template, autoescaped
     key = (snapshot.version, specials)
     body = _bodies.get(key)
     if body is None:
@@ -149,6 +154,15 @@ def _menu_body(snapshot: MenuSnapshot, *, specials: bool) -> SafeString:
                 _bodies.clear()
             _bodies[key] = body
     return body
+
+
+def _filter_form(snapshot: MenuSnapshot, menu_filter: MenuFilter) -> dict[str, object]:
+    """The filter form's choices, ticked as the request asked: codes of the menu only, nothing personal."""
+    return {
+        "diet": [(code, name, code in menu_filter.diet) for code, name in snapshot.dietary_choices],
+        "free_of": [(code, name, code in menu_filter.free_of) for code, name in snapshot.allergen_choices],
+        "active": bool(menu_filter),
+    }
 
 
 def with_caching(response: HttpResponseBase, etag: str | None) -> HttpResponseBase:
@@ -195,12 +209,17 @@ def _anonymous_page(request: HttpRequest, snapshot: MenuSnapshot, specials: bool
     its render touched nothing personal (checked after the first render:
     a later template that adds a CSRF token or a nonce for guests simply
     stops being kept). This is the lunch-rush case: new visitors from a link.
+    Only the unfiltered menu comes here (the key has no query string).
     """
     key = (snapshot.version or "", _page_parts_now(snapshot.version), specials, request.path_info)
     body = _guest_pages.get(key) if snapshot.version is not None else None
     if body is not None:
         return HttpResponse(body)
-    context = {"menu_html": _menu_body(snapshot, specials=specials), "errors": ()}
+    context = {
+        "menu_html": _menu_body(snapshot, specials=specials),
+        "errors": (),
+        "menu_filters": _filter_form(snapshot, NO_FILTER),
+    }
     response = render(request, "menu/index.html", context)
     if snapshot.version is not None and _kept_nothing_personal(request, response):
         with _bodies_lock:
@@ -211,15 +230,31 @@ def _anonymous_page(request: HttpRequest, snapshot: MenuSnapshot, specials: bool
 
 
 def menu_page(request: HttpRequest, *, errors: Sequence[str] = (), status: int = 200) -> HttpResponseBase:
-    """The whole menu for this visitor's audience; 304 when their copy is current."""
+    """The whole menu for this visitor's audience, filtered as asked; 304 when their copy is current.
+
+    A filter no code has is a 400 (the whole menu, with the message; the
+    stable JSON error for a program), never a 500 or a silent "everything".
+    """
     snapshot = menu_current()
     specials = specials_active(request, draw=request.method in ("GET", "HEAD"), menu=snapshot)
-    etag = _etag(request, snapshot, page="menu", specials=specials, has_form=False) if status == 200 else None
+    menu_filter = NO_FILTER
+    try:
+        menu_filter = menu_filter_from(request.GET, snapshot)
+    except InvalidMenuFilter as error:
+        if wants_json(request):
+            return with_caching(error_json(400, error.code, error.message, error.data), None)
+        errors, status = [*errors, error.message], 400
+    page = f"menu?{menu_filter.key()}" if menu_filter else "menu"
+    etag = _etag(request, snapshot, page=page, specials=specials, has_form=False) if status == 200 else None
     if (not_modified := not_modified_answer(request, etag)) is not None:
         return not_modified
-    if status == 200 and not errors and _nobody_in_particular(request):
+    if status == 200 and not errors and not menu_filter and _nobody_in_particular(request):
         return with_caching(_anonymous_page(request, snapshot, specials), etag)
-    context = {"menu_html": _menu_body(snapshot, specials=specials), "errors": errors}
+    context = {
+        "menu_html": _menu_body(snapshot, specials=specials, menu_filter=menu_filter),
+        "errors": errors,
+        "menu_filters": _filter_form(snapshot, menu_filter),
+    }
     return with_caching(render(request, "menu/index.html", context, status=status), etag)
 
 

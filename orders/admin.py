@@ -29,7 +29,7 @@ from restaurant.errors import ApplicationError
 
 class OrderItemInline(ReadOnlyInline):
     model = OrderItem
-    fields = ("quantity", "name", "modifier_text", "unit_price", "line_total")
+    fields = ("quantity", "name", "modifier_text", "note", "unit_price", "line_total")
     readonly_fields = fields
 
     @admin.display(description="unit price")

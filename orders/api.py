@@ -35,7 +35,7 @@ from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.coupons.models import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from orders.forms import PickupField
 from orders.idempotency import KEY_MAX_LENGTH, IdempotentAnswer, idempotent
-from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, Order, OrderType
+from orders.models import LINE_NOTE_MAX_LENGTH, SPECIAL_INSTRUCTIONS_MAX_LENGTH, Order, OrderType
 from orders.online_ordering import ordering_closed, takes_orders_from
 from orders.pacing.selectors import ASAP
 from orders.payments.services import payment_start
@@ -89,6 +89,7 @@ class OrderLineOutput(serializers.Serializer[Any]):
     unit_price_minor = serializers.IntegerField()
     line_total_minor = serializers.IntegerField()
     modifiers = serializers.ListField(child=serializers.DictField())
+    note = serializers.CharField()
 
 
 class OrderOutput(serializers.Serializer[Order]):
@@ -170,6 +171,14 @@ class OrderCreateApi(ApiView):
             quantity = serializers.IntegerField(min_value=1, max_value=PARSED_QUANTITY_MAX)
             options = serializers.ListField(
                 child=id_field(), max_length=PARSED_OPTIONS_MAX, required=False, default=list
+            )
+            note = serializers.CharField(
+                max_length=LINE_NOTE_MAX_LENGTH,
+                required=False,
+                default="",
+                allow_blank=True,
+                validators=[refuse_invisible_controls],
+                help_text="A note on this line for the station that cooks it (one line of text).",
             )
 
         lines = Line(many=True, allow_empty=False, max_length=PARSED_LINES_MAX)  # type: ignore[call-arg]
@@ -261,7 +270,12 @@ class OrderCreateApi(ApiView):
     def _place(self, request: Request, actor: Actor, data: dict[str, Any], key: str) -> tuple[int, Any]:
         result = order_checkout(
             lines=[
-                CartLine(item_id=line["item"], quantity=line["quantity"], option_ids=tuple(line["options"]))
+                CartLine(
+                    item_id=line["item"],
+                    quantity=line["quantity"],
+                    option_ids=tuple(line["options"]),
+                    note=line["note"],
+                )
                 for line in data["lines"]
             ],
             details=OrderDetails.from_data(data),

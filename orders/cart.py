@@ -7,12 +7,16 @@ shows up in the cart at once and a tampered session cannot lower a price.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.base import SessionBase
 
-from orders.pricing import CartLine, price_lines
+from orders.pricing import CartLine, price_lines, price_lines_each
 from restaurant.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from orders.models import Order
 
 SESSION_KEY = "cart"
 
@@ -37,6 +41,7 @@ class SessionCart:
                     item_id=int(raw["item_id"]),
                     quantity=int(raw["quantity"]),
                     option_ids=tuple(int(i) for i in raw["option_ids"]),
+                    note=str(raw.get("note", "")),
                 )
             except (KeyError, TypeError, ValueError):
                 continue
@@ -50,16 +55,25 @@ class SessionCart:
         return sum(line.quantity for _, line in self.lines())
 
     def add(self, line: CartLine) -> None:
-        """Adds a line, merging it with an identical one; raises if the result is invalid."""
+        """Adds a line, merging it with an identical one; raises if the result is invalid.
+
+        Identical means the same note too: "no onions" and a plain one are
+        two lines, so the kitchen sees which one the note is for.
+        """
         option_ids = tuple(sorted(line.option_ids))
+        note = line.note.strip()
         for raw in self._lines:
-            if raw.get("item_id") == line.item_id and tuple(raw.get("option_ids", ())) == option_ids:
-                merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids)
+            if (
+                raw.get("item_id") == line.item_id
+                and tuple(raw.get("option_ids", ())) == option_ids
+                and str(raw.get("note", "")) == note
+            ):
+                merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids, note)
                 price_lines([merged], specials_allowed=self.specials_allowed)
                 raw["quantity"] = merged.quantity
                 self._save()
                 return
-        candidate = CartLine(line.item_id, line.quantity, option_ids)
+        candidate = CartLine(line.item_id, line.quantity, option_ids, note)
         price_lines([*self.cart_lines(), candidate], specials_allowed=self.specials_allowed)
         self._lines.append(
             {
@@ -67,6 +81,7 @@ class SessionCart:
                 "item_id": candidate.item_id,
                 "quantity": candidate.quantity,
                 "option_ids": list(option_ids),
+                "note": note,
             }
         )
         self._save()
@@ -77,13 +92,16 @@ class SessionCart:
                 return raw
         raise ApplicationError("That line is no longer in your cart.", code="unknown_line")
 
-    def set_quantity(self, line_id: str, quantity: int) -> None:
+    def set_quantity(self, line_id: str, quantity: int, note: str | None = None) -> None:
+        """Changes a line's quantity, and its note unless `note` is None (kept as it is)."""
         raw = self._find(line_id)
+        note = str(raw.get("note", "")) if note is None else note.strip()
         price_lines(
-            [CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]))],
+            [CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]), note)],
             specials_allowed=self.specials_allowed,
         )
         raw["quantity"] = quantity
+        raw["note"] = note
         self._save()
 
     def remove(self, line_id: str) -> None:
@@ -93,3 +111,47 @@ class SessionCart:
     def clear(self) -> None:
         self._lines = []
         self._save()
+
+
+@dataclass
+class Reordered:
+    """What "order again" put back in the cart, and what it could not (by the names the order kept)."""
+
+    added: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+    # Sold as before, but the cart as it is cannot take it (too many lines, a quantity over the limit).
+    refused: list[str] = field(default_factory=list)
+
+
+def cart_reorder(*, cart: SessionCart, order: Order) -> Reordered:
+    """Puts a past order's lines back in the cart, each as the menu prices it today.
+
+    A line is added with its options and note if the menu still sells it so
+    (priced afresh: today's price, never the old one); a dish gone from the
+    menu, sold out, or with an option that no longer exists or is off today,
+    is named in `unavailable` instead and the rest still goes in. Lines the
+    cart holds already merge as any add does.
+    """
+    result = Reordered()
+    for item in order.items.all():
+        label = f"{item.name} ({item.modifier_text()})" if item.modifiers else item.name
+        if item.menu_item_id is None:
+            result.unavailable.append(label)
+            continue
+        line = CartLine(
+            item_id=item.menu_item_id,
+            quantity=item.quantity,
+            option_ids=tuple(int(str(m["option_id"])) for m in item.modifiers),
+            note=item.note,
+        )
+        # Alone first: whether the menu still sells it is one question, whether the cart has room another.
+        if isinstance(price_lines_each([line], specials_allowed=cart.specials_allowed)[0], ApplicationError):
+            result.unavailable.append(label)
+            continue
+        try:
+            cart.add(line)
+        except ApplicationError as error:
+            result.refused.append(f"{label}: {error.message}")
+        else:
+            result.added.append(label)
+    return result

@@ -5,12 +5,17 @@ from menu.cache import menu_version_current
 from orders.cart import SessionCart
 from orders.coupons.selectors import coupon_advertised
 from orders.floor.links import SessionTable, session_table
+from orders.models import LINE_NOTE_MAX_LENGTH
 from orders.online_ordering import CLOSED_MESSAGE, online_ordering_on, takes_orders_from
 
 
 def cart(request: HttpRequest) -> dict[str, int]:
     session = getattr(request, "session", None)
-    return {"cart_count": len(SessionCart(session)) if session is not None else 0}
+    return {
+        "cart_count": len(SessionCart(session)) if session is not None else 0,
+        # The item page (menu, below orders) and the cart bound a line's note alike.
+        "line_note_max": LINE_NOTE_MAX_LENGTH,
+    }
 
 
 def online_ordering(request: HttpRequest) -> dict[str, object]:

@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from orders.coupons.models import CODE_MAX_LENGTH, CODE_PATTERN, CODE_RULE
 from orders.floor.models import Table, table_not_in_service_message
 from orders.floor.selectors import table_in_service, tables_in_service
-from orders.models import SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
+from orders.models import LINE_NOTE_MAX_LENGTH, SPECIAL_INSTRUCTIONS_MAX_LENGTH, OrderType
 from orders.pacing.selectors import ASAP, Pickup
 from restaurant.forms import StrictForm, id_field, parse_id_list, version_field
 from restaurant.validators import (
@@ -35,6 +35,19 @@ def _quantity_field() -> forms.IntegerField:
 MODIFIER_FIELD = re.compile(r"^mod-[0-9]{1,12}$")
 
 
+def line_note_field() -> forms.CharField:
+    """A note on one cart line: one short line of text, for the station that cooks it."""
+    return forms.CharField(
+        label="Note for the kitchen",
+        max_length=LINE_NOTE_MAX_LENGTH,
+        required=False,
+        help_text=f"Optional, for this dish only (“no onions”), up to {LINE_NOTE_MAX_LENGTH} characters.",
+        validators=[refuse_invisible_controls],
+        error_messages={"max_length": f"A note on a line is limited to {LINE_NOTE_MAX_LENGTH} characters."},
+        widget=forms.TextInput(attrs={"maxlength": LINE_NOTE_MAX_LENGTH, "autocomplete": "off"}),
+    )
+
+
 class AddToCartForm(StrictForm):
     """An item, a quantity and one `mod-<group id>` field per modifier group.
 
@@ -45,6 +58,7 @@ class AddToCartForm(StrictForm):
 
     item = id_field(widget=forms.HiddenInput)
     quantity = _quantity_field()
+    note = line_note_field()
 
     def is_expected_field(self, name: str) -> bool:
         return super().is_expected_field(name) or bool(MODIFIER_FIELD.match(name))
@@ -67,6 +81,8 @@ class AddToCartForm(StrictForm):
 class CartLineForm(StrictForm):
     line = forms.CharField(max_length=24, widget=forms.HiddenInput)
     quantity = _quantity_field()
+    # Left out (a program changing the quantity only): the line keeps its note.
+    note = line_note_field()
 
 
 class CartRemoveForm(StrictForm):

@@ -47,6 +47,8 @@ class OrderType(models.TextChoices):
 
 
 SPECIAL_INSTRUCTIONS_MAX_LENGTH = 500
+# A note on one line ("no onions"): one short line the station that cooks it reads at a glance.
+LINE_NOTE_MAX_LENGTH = 140
 
 
 class Order(models.Model):
@@ -126,6 +128,9 @@ class Order(models.Model):
     # transaction, and a claim its worker did not live to finish expires.
     confirmation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The same pair for the "ready for pickup" email (orders.notifications).
+    ready_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ready_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Kitchen pacing (orders.pacing): the 15-minute slot the order counts against,
     # the ready time the customer was promised, and for an order scheduled for
@@ -209,6 +214,8 @@ class OrderItem(models.Model):
     line_total_minor = models.PositiveIntegerField()
     # [{"group": "Cooking", "option": "Medium", "option_id": 7, "price_delta_minor": 0}]
     modifiers = models.JSONField(default=list, blank=True)
+    # The customer's note on this line; only the station that cooks the line sees it.
+    note = models.CharField(max_length=LINE_NOTE_MAX_LENGTH, blank=True)
 
     class Meta:
         ordering = ("id",)
@@ -303,6 +310,7 @@ from orders.payments.models import (  # noqa: E402
 from orders.tabs.models import Tab, TabPaymentMethod, TabRound, TabStatus  # noqa: E402
 
 __all__ = [
+    "LINE_NOTE_MAX_LENGTH",
     "SPECIAL_INSTRUCTIONS_MAX_LENGTH",
     "Coupon",
     "CouponKind",

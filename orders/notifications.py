@@ -20,12 +20,14 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from orders.models import Order, OrderEvent, OrderStatus
-from orders.state import MONEY_TAKEN_STATUSES
+from orders.models import Order, OrderEvent, OrderStatus, OrderType
+from orders.payments.models import PaymentStatus, Refund, RefundStatus
+from orders.pricing import vat_included
+from orders.state import MONEY_TAKEN_STATUSES, PAYMENT_PAID_STATUSES
 
 logger = logging.getLogger(__name__)
 # How the audit trail names our own code as the actor (accounts.roles.Actor.system).
@@ -51,13 +53,15 @@ class EmailClaimed(Exception):
 
 def _send_once(
     *,
-    order_id: int,
+    row_id: int,
     sent_field: str,
     claim_field: str,
-    applies: Callable[[Order], bool],
+    applies: Callable[[Any], bool],
     subject: str,
     template: str,
-    context: Callable[[Order], dict[str, Any]],
+    context: Callable[[Any], dict[str, Any]],
+    model: type[Model] = Order,
+    order_of: Callable[[Any], Order] = lambda row: row,
 ) -> bool:
     """Sends one kind of email about an order at most once, with no row locked while it sends.
 
@@ -66,23 +70,27 @@ def _send_once(
     claim and raises EmailClaimed (its task tries again once the claim could
     have expired), or finds the email sent. A worker killed mid-send leaves a
     claim that expires, so the email still goes out. Returns whether this call
-    sent it.
+    sent it. The claim and the sent mark are on the order's row (`row_id` is
+    the order's id), or on `model`'s row (a refund: one email per refund,
+    however many an order has), with `order_of` its order.
     """
     now = timezone.now()
     claim_until = now + timedelta(seconds=settings.ORDER_EMAIL_CLAIM_SECONDS)
-    unsent = Order.objects.filter(pk=order_id, **{f"{sent_field}__isnull": True})
+    rows = model._default_manager.all()
+    unsent = rows.filter(pk=row_id, **{f"{sent_field}__isnull": True})
     free = Q(**{f"{claim_field}__isnull": True}) | Q(**{f"{claim_field}__lt": now})
     if unsent.filter(free).update(**{claim_field: claim_until}) != 1:
         claimed = unsent.values_list(claim_field, flat=True).first()
         if claimed is None:
-            return False  # sent already (or no such order)
-        raise EmailClaimed(order_id=order_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0)
-    ours = Order.objects.filter(pk=order_id, **{claim_field: claim_until})
+            return False  # sent already (or no such row)
+        raise EmailClaimed(order_id=row_id, retry_in=max((claimed - now).total_seconds(), 0.0) + 1.0)
+    ours = rows.filter(pk=row_id, **{claim_field: claim_until})
     try:
-        order = Order.objects.get(pk=order_id)
-        if not applies(order):
+        row = rows.get(pk=row_id)
+        if not applies(row):
             ours.update(**{claim_field: None})
             return False
+        order = order_of(row)
         send_mail(
             subject=f"{settings.BRIGADE_RESTAURANT_NAME}: order {order.number} {subject}",
             message=render_to_string(
@@ -91,7 +99,7 @@ def _send_once(
                     "order": order,
                     "restaurant": settings.BRIGADE_RESTAURANT_NAME,
                     "address_proven": contact_email_proven(order),
-                    **context(order),
+                    **context(row),
                 },
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
@@ -102,22 +110,79 @@ def _send_once(
         ours.update(**{claim_field: None})
         raise
     ours.update(**{sent_field: timezone.now(), claim_field: None})
-    logger.info("order email sent", extra={"order_id": order_id, "email": sent_field})
+    logger.info("order email sent", extra={"order_id": order.pk, "email": sent_field})
     return True
 
 
+# How a receipt names the provider that took the money.
+PROVIDER_LABELS = {"stripe": "card (Stripe)", "sandbox": "sandbox test payment"}
+
+
+def _receipt_context(order: Order) -> dict[str, Any]:
+    """The confirmation is the receipt: lines, the VAT the total includes, and how it was paid."""
+    payments = [
+        {
+            "how": PROVIDER_LABELS.get(payment.provider, payment.provider),
+            "amount_minor": payment.taken_minor,
+            "currency": payment.taken_currency,
+        }
+        for payment in order.payments.filter(status__in=PAYMENT_PAID_STATUSES).order_by("created_at")
+    ]
+    return {
+        "items": list(order.items.all()),
+        "order_url": settings.BRIGADE_BASE_URL + order.get_absolute_url(),
+        "vat_percent": f"{settings.BRIGADE_VAT_PERCENT.normalize():f}",
+        "vat_minor": vat_included(order.total_minor),
+        "payments": payments,
+    }
+
+
 def order_confirmation_send(*, order_id: int) -> bool:
-    """The confirmation, once the order is paid; never for an unpaid order (a stray message)."""
+    """The confirmation and receipt, once the order is paid; never for an unpaid order (a stray message)."""
     return _send_once(
-        order_id=order_id,
+        row_id=order_id,
         sent_field="confirmation_sent_at",
         claim_field="confirmation_claimed_until",
         applies=lambda order: order.status in MONEY_TAKEN_STATUSES,
-        subject="confirmed",
+        subject="confirmed: your receipt",
         template="orders/email/confirmation.txt",
-        context=lambda order: {
-            "items": list(order.items.all()),
-            "order_url": settings.BRIGADE_BASE_URL + order.get_absolute_url(),
+        context=_receipt_context,
+    )
+
+
+def order_ready_send(*, order_id: int) -> bool:
+    """Tells a pickup customer their order waits at the pass; once, even if a recall readies it again.
+
+    Only while it is still ready when the worker gets to it: one already
+    picked up (or refunded) needs no call to come.
+    """
+    return _send_once(
+        row_id=order_id,
+        sent_field="ready_sent_at",
+        claim_field="ready_claimed_until",
+        applies=lambda order: order.order_type == OrderType.PICKUP and order.status == OrderStatus.READY,
+        subject="is ready for pickup",
+        template="orders/email/ready.txt",
+        context=lambda order: {"order_url": settings.BRIGADE_BASE_URL + order.get_absolute_url()},
+    )
+
+
+def refund_email_send(*, refund_id: int) -> bool:
+    """Tells the customer money went back, and how much: once per refund the provider confirmed."""
+    return _send_once(
+        row_id=refund_id,
+        model=Refund,
+        order_of=lambda refund: refund.payment.order,
+        sent_field="email_sent_at",
+        claim_field="email_claimed_until",
+        applies=lambda refund: refund.status == RefundStatus.SUCCEEDED,
+        subject="refund",
+        template="orders/email/refund.txt",
+        context=lambda refund: {
+            "amount_minor": refund.amount_minor,
+            "currency": refund.payment.taken_currency,
+            "fully": refund.payment.status == PaymentStatus.REFUNDED,
+            "order_url": settings.BRIGADE_BASE_URL + refund.payment.order.get_absolute_url(),
         },
     )
 
@@ -138,7 +203,7 @@ def _cancellation_context(order: Order) -> dict[str, Any]:
 def order_cancellation_send(*, order_id: int) -> bool:
     """Tells the customer their unpaid order was cancelled, and why."""
     return _send_once(
-        order_id=order_id,
+        row_id=order_id,
         sent_field="cancellation_sent_at",
         claim_field="cancellation_claimed_until",
         applies=lambda order: order.status == OrderStatus.CANCELLED,

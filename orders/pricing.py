@@ -13,13 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 
 from menu.models import MenuItem, MenuItemModifierGroup, ModifierOption
 from orders.coupons.models import Coupon, CouponKind
+from orders.models import LINE_NOTE_MAX_LENGTH
 from restaurant.errors import ApplicationError
+from restaurant.validators import refuse_invisible_controls
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class CartLine:
     item_id: int
     quantity: int
     option_ids: tuple[int, ...] = ()
+    # The customer's note on this line ("no onions"), for the station that cooks it.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class PricedLine:
     base_price_minor: int
     unit_price_minor: int
     modifiers: list[dict[str, object]]
+    note: str = ""
 
     @property
     def line_total_minor(self) -> int:
@@ -71,8 +78,24 @@ def _check_quantity(quantity: int) -> None:
         )
 
 
+def _check_note(note: str) -> str:
+    """A line's note as it is kept, or ApplicationError: the doors check it too, this is the last word."""
+    if not isinstance(note, str) or len(note) > LINE_NOTE_MAX_LENGTH:
+        raise ApplicationError(
+            f"A note on a line is limited to {LINE_NOTE_MAX_LENGTH} characters.",
+            code="invalid_note",
+            data={"max": LINE_NOTE_MAX_LENGTH},
+        )
+    try:
+        refuse_invisible_controls(note)
+    except ValidationError as error:
+        raise ApplicationError(str(error.message), code="invalid_note") from error
+    return note.strip()
+
+
 def _price_one(line: CartLine, item: MenuItem | None, *, specials_allowed: bool) -> PricedLine:
     _check_quantity(line.quantity)
+    note = _check_note(line.note)
     if (
         item is None
         or not item.is_listed
@@ -123,6 +146,7 @@ def _price_one(line: CartLine, item: MenuItem | None, *, specials_allowed: bool)
         base_price_minor=item.price_minor,
         unit_price_minor=unit_price,
         modifiers=modifiers,
+        note=note,
     )
 
 
@@ -163,3 +187,14 @@ def coupon_discount(coupon: Coupon, subtotal_minor: int) -> int:
     else:
         discount = coupon.value
     return max(0, min(discount, subtotal_minor - 1))
+
+
+def vat_included(total_minor: int) -> int:
+    """The VAT inside a gross amount at BRIGADE_VAT_PERCENT, rounded half up to the minor unit.
+
+    Prices include VAT, so the tax is total × rate / (100 + rate): 13.5% of a
+    23.00 total holds 2.74 of VAT, not 23.00 × 13.5% = 3.11.
+    """
+    rate = settings.BRIGADE_VAT_PERCENT
+    vat = Decimal(total_minor) * rate / (Decimal(100) + rate)
+    return int(vat.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -192,6 +192,7 @@ def order_place(
                     quantity=line.quantity,
                     line_total_minor=line.line_total_minor,
                     modifiers=line.modifiers,
+                    note=line.note,
                 )
                 for line in priced
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from orders.events import REFUND_SUCCEEDED_TOPIC
 from orders.outbox.models import OutboxEvent
 from orders.outbox.services import outbox_enqueue
 
@@ -33,6 +34,15 @@ def cancellation_email_enqueue(event: OutboxEvent) -> None:
     outbox_enqueue("orders.tasks.send_order_cancellation", event.order_pk)
 
 
+def ready_email_enqueue(event: OutboxEvent) -> None:
+    # Every ready order: whether it is a pickup is the task's to check, with the order in hand.
+    outbox_enqueue("orders.tasks.send_order_ready", event.order_pk)
+
+
+def refund_email_enqueue(event: OutboxEvent) -> None:
+    outbox_enqueue("orders.tasks.send_refund_email", event.payload["refund_id"])
+
+
 def partner_deliveries_enqueue(event: OutboxEvent) -> None:
     from orders.partners.services import partner_deliveries_create
 
@@ -46,8 +56,10 @@ SUBSCRIPTIONS: dict[str, list[Callable[[OutboxEvent], None]]] = {
     "order.paid": [live_broadcast, confirmation_email_enqueue, partner_deliveries_enqueue],
     "order.on_tab": [live_broadcast],
     "order.in_preparation": [live_broadcast],
-    "order.ready": [live_broadcast, partner_deliveries_enqueue],
+    "order.ready": [live_broadcast, partner_deliveries_enqueue, ready_email_enqueue],
     "order.completed": [live_broadcast],
     "order.cancelled": [live_broadcast, cancellation_email_enqueue],
     "order.refunded": [live_broadcast, partner_deliveries_enqueue],
+    # The provider confirmed money went back (orders.payments.services): the customer hears how much.
+    REFUND_SUCCEEDED_TOPIC: [refund_email_enqueue],
 }

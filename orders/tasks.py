@@ -32,6 +32,26 @@ def send_order_cancellation(order_id: int) -> bool:
         raise send_order_cancellation.retry(exc=claimed, countdown=claimed.retry_in) from claimed
 
 
+@reliable_task(name="orders.tasks.send_order_ready")
+def send_order_ready(order_id: int) -> bool:
+    from orders.notifications import EmailClaimed, order_ready_send
+
+    try:
+        return order_ready_send(order_id=order_id)
+    except EmailClaimed as claimed:
+        raise send_order_ready.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+
+
+@reliable_task(name="orders.tasks.send_refund_email")
+def send_refund_email(refund_id: int) -> bool:
+    from orders.notifications import EmailClaimed, refund_email_send
+
+    try:
+        return refund_email_send(refund_id=refund_id)
+    except EmailClaimed as claimed:
+        raise send_refund_email.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+
+
 @reliable_task(name="orders.tasks.idempotency_keys_purge")
 def idempotency_keys_purge() -> int:
     from orders.idempotency import idempotency_records_purge

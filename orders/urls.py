@@ -21,6 +21,7 @@ urlpatterns = [
     path("orders/", views.my_orders, name="mine"),
     path("orders/<str:token>/", views.order_detail, name="detail"),
     path("orders/<str:token>/cancel/", views.order_cancel_view, name="cancel"),
+    path("orders/<str:token>/again/", views.order_again, name="again"),
     path("orders/<str:token>/pay/", payment_views.pay, name="pay"),
     path("sandbox/pay/<str:reference>/", payment_views.sandbox_checkout, name="sandbox_checkout"),
     path("webhooks/payments/<str:provider>/", payment_views.payment_webhook, name="payment_webhook"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from accounts.selectors import default_address_for
 from menu.models import MenuItem
 from menu.pages import item_page, menu_page
 from menu.specials import specials_active
-from orders.cart import SessionCart
+from orders.cart import SessionCart, cart_reorder
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
 from orders.coupons.selectors import COUPON_REFUSED, CouponQuote, coupon_quote
 from orders.coupons.services import CouponRefused
@@ -38,6 +39,7 @@ from orders.models import Order, OrderStatus, OrderType
 from orders.online_ordering import online_ordering_required
 from orders.pacing.selectors import Quote, pacing_quote
 from orders.pricing import CartLine, PricedLine, price_lines_each
+from orders.progress import OFF_THE_WAY, progress_steps
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
 from restaurant.error_views import error_json, wants_json
@@ -116,6 +118,7 @@ def cart_add(request: HttpRequest) -> HttpResponseBase:
             item_id=form.cleaned_data["item"],
             quantity=form.cleaned_data["quantity"],
             option_ids=tuple(form.cleaned_data["options"]),
+            note=form.cleaned_data["note"],
         )
         try:
             SessionCart(request.session, specials_allowed=_specials_allowed(request)).add(line)
@@ -155,7 +158,9 @@ def cart_update(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
         SessionCart(request.session, specials_allowed=_specials_allowed(request)).set_quantity(
-            form.cleaned_data["line"], form.cleaned_data["quantity"]
+            form.cleaned_data["line"],
+            form.cleaned_data["quantity"],
+            form.cleaned_data["note"] if "note" in request.POST else None,
         )
     except ApplicationError as error:
         if refused := _cart_refused(request, error.code, [error.message]):
@@ -387,17 +392,33 @@ def checkout_coupon_remove(request: HttpRequest) -> HttpResponse:
     return redirect("orders:checkout")
 
 
+# What new_tracking_token makes (URL-safe base64); anything else is no order's link. Checked
+# before the database sees it: PostgreSQL refuses a NUL in a query, a 500 instead of a 404.
+TRACKING_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _viewable_order(request: HttpRequest, token: str) -> Order:
+    if not TRACKING_TOKEN.fullmatch(token):
+        raise Http404("No such order.")
     order = order_for_viewer(tracking_token=token, user=request.user)
     if order is None:
         raise Http404("No such order.")
     return order
 
 
+def _detail_context(order: Order, **extra: object) -> dict[str, object]:
+    return {
+        "order": order,
+        "progress": progress_steps(order.status),
+        "progress_hidden": order.status in OFF_THE_WAY,
+        **extra,
+    }
+
+
 @require_safe
 def order_detail(request: HttpRequest, token: str) -> HttpResponse:
     order = _viewable_order(request, token)
-    return render(request, "orders/detail.html", {"order": order})
+    return render(request, "orders/detail.html", _detail_context(order))
 
 
 @require_POST
@@ -416,11 +437,37 @@ def order_cancel_view(request: HttpRequest, token: str) -> HttpResponse:
         )
     except ApplicationError as error:
         order.refresh_from_db()
-        context = {"order": order, "errors": [error.message]}
+        context = _detail_context(order, errors=[error.message])
         return render(request, "orders/detail.html", context, status=error.status)
     done = "cancelled; your money is on its way back" if order.status == OrderStatus.REFUNDED else "cancelled"
     messages.success(request, f"Order {order.number} is {done}.")
     return redirect(order)
+
+
+@login_required
+@require_POST
+@online_ordering_required
+@rate_limited("cart")
+def order_again(request: HttpRequest, token: str) -> HttpResponse:
+    """My orders' "Order again": the customer's own order only; anyone else's is not found."""
+    order = None
+    if TRACKING_TOKEN.fullmatch(token):
+        order = Order.objects.filter(tracking_token=token, customer_id=request.user.pk).first()
+    if order is None:
+        raise Http404("No such order.")
+    cart = SessionCart(request.session, specials_allowed=_specials_allowed(request))
+    result = cart_reorder(cart=cart, order=order)
+    if result.added:
+        messages.success(
+            request,
+            f"Added {len(result.added)} line{'s' if len(result.added) != 1 else ''} "
+            f"of order {order.number} to your cart, at today's prices.",
+        )
+    if result.unavailable:
+        messages.warning(request, "No longer available: " + "; ".join(result.unavailable) + ".")
+    for refused in result.refused:
+        messages.error(request, refused)
+    return redirect("orders:cart")
 
 
 @login_required

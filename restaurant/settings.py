@@ -10,6 +10,7 @@ Every variable is listed, with its default, in .env.example and the README.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -515,6 +516,15 @@ BRIGADE_CURRENCY = env_str("BRIGADE_CURRENCY", "EUR").upper()
 # Babel locale used to format money for people (symbol, separators).
 BRIGADE_MONEY_LOCALE = env_str("BRIGADE_MONEY_LOCALE", "en_IE")
 BRIGADE_RESTAURANT_NAME = env_str("BRIGADE_RESTAURANT_NAME", "Brigade Bistro")
+# The VAT rate included in every price, as a percentage ("13.5": Ireland's rate
+# for restaurant food). Prices are gross, so VAT only appears on the receipt,
+# as the part of the total that is tax (docs/decisions.md, "Customers' side").
+try:
+    BRIGADE_VAT_PERCENT = Decimal(env_str("BRIGADE_VAT_PERCENT", "13.5"))
+except InvalidOperation as _vat_error:
+    raise ImproperlyConfigured("BRIGADE_VAT_PERCENT must be a number such as 13.5") from _vat_error
+if not BRIGADE_VAT_PERCENT.is_finite() or not 0 <= BRIGADE_VAT_PERCENT < 100:
+    raise ImproperlyConfigured("BRIGADE_VAT_PERCENT must be from 0 up to (not including) 100")
 # The address customers reach the site at, for links in emails.
 BRIGADE_BASE_URL = env_str("BRIGADE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Limits that keep one order a plausible order (and a hostile one cheap to refuse).

@@ -155,6 +155,9 @@ class Refund(models.Model):
     last_error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The customer's "money refunded" email, sent once (orders.notifications), like an order's emails.
+    email_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("-created_at",)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from menu.money import format_money
+from orders.events import REFUND_SUCCEEDED_TOPIC
 from orders.models import (
     Order,
     OrderEvent,
@@ -28,6 +29,7 @@ from orders.models import (
     RefundStatus,
 )
 from orders.outbox.dead_letters import task_named
+from orders.outbox.services import outbox_record
 from orders.payments import get_provider
 from orders.payments.base import (
     PAYMENT_SUCCEEDED,
@@ -624,6 +626,7 @@ def _refund_succeeded(*, refund_id: int, provider_ref: str) -> Refund:
             provider_ref=provider_ref,
             requested_by=refund.actor_label,
         )
+        outbox_record(order=payment.order, topic=REFUND_SUCCEEDED_TOPIC, payload={"refund_id": refund.pk})
     logger.info(
         "payment refunded",
         extra={"payment_id": payment.pk, "refund_id": refund.pk, "amount_minor": refund.amount_minor},

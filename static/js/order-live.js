@@ -8,10 +8,33 @@
   var label = status.querySelector("strong");
   var seq = Number(status.getAttribute("data-seq"));
 
+  var progress = document.querySelector("[data-progress]");
+  var STATE_WORDS = { done: "(done)", current: "(now)", todo: "(to come)" };
+
+  // The steps are the page's own list (orders/progress.py draws it): the one
+  // whose status the order has is current, those before it done. A status off
+  // the way (cancelled, refunded) hides the list; awaiting payment reaches none.
+  function showProgress(code) {
+    if (!progress) return;
+    var steps = progress.querySelectorAll("[data-step]");
+    var reached = -1;
+    steps.forEach(function (step, at) { if (step.getAttribute("data-step") === code) reached = at; });
+    progress.hidden = code === "cancelled" || code === "refunded";
+    steps.forEach(function (step, at) {
+      var state = at < reached ? "done" : at === reached ? "current" : "todo";
+      step.classList.remove("done", "current", "todo");
+      step.classList.add(state);
+      if (state === "current") step.setAttribute("aria-current", "step");
+      else step.removeAttribute("aria-current");
+      step.querySelector("[data-step-state]").textContent = STATE_WORDS[state];
+    });
+  }
+
   function show(code, text) {
     status.setAttribute("data-status", code);
     document.body.setAttribute("data-order-status", code);
     label.textContent = text;
+    showProgress(code);
   }
 
   function addToHistory(text) {

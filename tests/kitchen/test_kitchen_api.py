@@ -35,7 +35,8 @@ def test_a_chef_reads_the_board_by_station(actors, kitchen, small_menu):
     assert {t["station"] for t in everything["tickets"]} == {"grill", "bar"}
     assert [t["station"] for t in bar["tickets"]] == ["bar"]
     assert bar["tickets"][0]["order_id"] == order.pk
-    assert bar["tickets"][0]["lines"] == [{"name": "Lemonade", "quantity": 1, "modifiers": "Large"}]
+    lemonade = {"name": "Lemonade", "quantity": 1, "modifiers": "Large", "note": ""}
+    assert bar["tickets"][0]["lines"] == [lemonade]
     assert everything["seq"] >= 1
     assert {s["slug"] for s in everything["stations"]} >= {"grill", "bar"}
     assert api_error(chef.get(TICKETS, {"station": "no-such"}), 404)["code"] == "station_not_found"

@@ -202,7 +202,11 @@ def test_a_success_for_an_expired_order_is_refunded_automatically(
     assert payment.status == PaymentStatus.REFUNDED
     assert Refund.objects.get().amount_minor == payment.amount_minor
     assert order.status == OrderStatus.CANCELLED
-    assert mail.outbox == []
+    # Never a confirmation (the order was not paid); the money that went back is told of, once.
+    assert not any("confirmed" in message.subject for message in mail.outbox)
+    assert [m.subject for m in mail.outbox if "refund" in m.subject] == [
+        f"Brigade Bistro: order {order.number} refund"
+    ]
 
 
 def test_while_the_circuit_is_open_checkout_says_payments_are_unavailable_and_creates_nothing(
@@ -302,7 +306,11 @@ def test_a_signed_success_that_took_another_amount_never_pays_the_order_and_is_r
     payment.refresh_from_db()
     assert order.status == OrderStatus.AWAITING_PAYMENT
     assert not order.events.filter(to_status=OrderStatus.PAID).exists()
-    assert mail.outbox == []
+    # Never a confirmation (the order was not paid); the money that went back is told of, once.
+    assert not any("confirmed" in message.subject for message in mail.outbox)
+    assert [m.subject for m in mail.outbox if "refund" in m.subject] == [
+        f"Brigade Bistro: order {order.number} refund"
+    ]
     board = client_for(actors.chef).get(reverse("kitchen:board")).content.decode()
     assert f'data-order="{order.pk}"' not in board
     assert "did not match this order's total" in client.get(order.get_absolute_url()).content.decode()

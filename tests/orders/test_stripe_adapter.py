@@ -322,7 +322,11 @@ def test_a_stripe_session_paid_in_another_currency_is_refunded_and_never_pays_th
         "USD",
     )
     assert [refund["amount"] for refund in fake_stripe.refunds] == [2800]
-    assert mail.outbox == []
+    # Never a confirmation (the order was not paid); the money that went back is told of, once.
+    assert not any("confirmed" in message.subject for message in mail.outbox)
+    assert [m.subject for m in mail.outbox if "refund" in m.subject] == [
+        f"Brigade Bistro: order {order.number} refund"
+    ]
 
 
 def test_a_discounted_order_is_one_line_of_its_total_at_stripe(fake_stripe, small_menu):

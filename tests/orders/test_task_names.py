@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PINNED = {
     "orders.tasks.send_order_confirmation": "notifications",
     "orders.tasks.send_order_cancellation": "notifications",
+    "orders.tasks.send_order_ready": "notifications",
+    "orders.tasks.send_refund_email": "notifications",
     "orders.tasks.outbox_publish_task": "orders",
     "orders.tasks.outbox_sweep": "orders",
     "orders.tasks.idempotency_keys_purge": "orders",

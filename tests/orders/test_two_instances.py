@@ -86,4 +86,4 @@ def test_an_order_paid_through_instance_a_reaches_the_order_page_and_the_board_o
     assert tickets["type"] == "board.tickets"
     assert tickets["seq"] == board_snapshot["seq"] + 1
     assert [t["order_id"] for t in tickets["tickets"]] == [order.pk]
-    assert tickets["tickets"][0]["lines"] == [{"name": "Fries", "quantity": 1, "modifiers": ""}]
+    assert tickets["tickets"][0]["lines"] == [{"name": "Fries", "quantity": 1, "modifiers": "", "note": ""}]
