@@ -33,6 +33,7 @@ from accounts.roles import Actor
 from kitchen.models import Ticket
 from kitchen.services import ticket_move
 from menu.models import Ingredient, MenuItem
+from orders.coupons.models import Coupon
 from orders.floor.links import table_link_token
 from orders.floor.models import Table
 from orders.floor.services import table_retire
@@ -178,8 +179,12 @@ def _retired_table_link(given: Given) -> str:
     return f"/t/{token}/"
 
 
+def _admin_page(model: str, page: str, obj: Callable[[Given], object]) -> Callable[[Given], str]:
+    return lambda given: f"/admin/{model}/{obj(given).pk}/{page}/"  # type: ignore[attr-defined]
+
+
 def _admin_change(model: str, obj: Callable[[Given], object]) -> Callable[[Given], str]:
-    return lambda given: f"/admin/{model}/{obj(given).pk}/change/"  # type: ignore[attr-defined]
+    return _admin_page(model, "change", obj)
 
 
 def _admin_orders(given: Given) -> str:
@@ -251,7 +256,8 @@ def _admin_action(action: str) -> Callable[[Page], None]:
         page.locator("input.action-select").first.check()
         page.locator("select[name=action]").select_option(action)
         page.get_by_role("button", name="Go").click()
-        page.wait_for_load_state()
+        # The action's own form, not the changelist again.
+        expect(page.locator("input[name=apply]")).to_be_attached()
 
     return run
 
@@ -378,6 +384,18 @@ PAGES: list[AxePage] = [
         _admin_change("menu/ingredient", lambda g: Ingredient.objects.order_by("pk").first()),
         role="manager",
     ),
+    AxePage(
+        "admin:orders_coupon_delete",
+        "confirm",
+        _admin_page("orders/coupon", "delete", lambda g: Coupon.objects.order_by("pk").first()),
+        role="manager",
+    ),
+    AxePage(
+        "admin:menu_menuitem_history",
+        "burger",
+        _admin_page("menu/menuitem", "history", lambda g: MenuItem.objects.get(name="Classic Burger")),
+        role="manager",
+    ),
     AxePage("admin:orders_table_changelist", "tables", _path("/admin/orders/table/"), role="manager"),
     AxePage(
         "admin:orders_table_qr_sheet", "every-area", _path("/admin/orders/table/qr-sheet/"), role="manager"
@@ -496,6 +514,22 @@ def test_server_error_pages_have_no_wcag_violation(live_server, open_page, axe_j
         assert broken == []
 
 
+def test_axe_finds_what_it_should_on_a_page_built_to_fail(live_server, open_page, axe_js) -> None:  # type: ignore[no-untyped-def]
+    # Proves the harness is not vacuous: the same run, on a page with known faults.
+    body = (
+        b"<!doctype html><html><head><title>Broken</title></head><body>"
+        b"<input type=text><button></button>"
+        b"<p style='color:#bbb;background:#fff'>Faint text</p></body></html>"
+    )
+    page, _ = open_page(viewport=VIEWPORT)
+    page.route(live_server.url + "/broken-page", _answer_with(body))
+    page.goto(live_server.url + "/broken-page")
+    found = {violation.rule for violation in axe_violations(page, axe_js)}
+    assert {"label", "button-name", "color-contrast", "html-has-lang"} <= found
+    allowed = (Allowed("button-name", "button", "shows that one rule on one element can be let through"),)
+    assert "button-name" not in {v.rule for v in axe_violations(page, axe_js, allowed)}
+
+
 def _answer_with(body: bytes) -> Callable[[Route], None]:
     def answer(route: Route) -> None:
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
@@ -562,8 +596,8 @@ ADMIN_FAMILIES = {
     "changelist": "admin's change_list.html, checked on orders, menu items, ingredients, tables",
     "change": "admin's change_form.html, checked on an order, a menu item, an ingredient",
     "add": "admin's change_form.html, checked on adding a menu item with errors",
-    "delete": "admin's delete_confirmation.html: same base and messages as the change form",
-    "history": "admin's object_history.html: one table under the same base as the changelist",
+    "delete": "admin's delete_confirmation.html, checked on deleting a coupon",
+    "history": "admin's object_history.html, checked on a menu item's history",
 }
 
 
