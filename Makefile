@@ -74,4 +74,4 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache .mypy_cache artifacts tests/oidc/node_modules
+	rm -rf $(VENV) staticfiles var .pytest_cache .ruff_cache .mypy_cache artifacts tests/oidc/node_modules tests/axe/node_modules
