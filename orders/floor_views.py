@@ -19,9 +19,10 @@ from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from orders.checkout import order_cancel_by
 from orders.floor.selectors import Floor, FloorTable, floor_seq, floor_state
+from orders.handover import hand_over_way, order_hand_over
 from orders.models import Order, OrderStatus, OrderType
 from orders.selectors import FLOOR_LIMIT
-from orders.services import order_mark_paid, order_transition
+from orders.services import order_mark_paid
 from restaurant.errors import ApplicationError
 from restaurant.forms import StrictForm, version_field
 from restaurant.validators import refuse_invisible_controls
@@ -90,7 +91,9 @@ def _floor_context(show: str = "all") -> dict[str, object]:
     if show in ("all", "tables"):
         tables = floor.tables
     elif show in ("ready", "waiting"):
-        narrowed = (FloorTable(t.table, [o for o in t.orders if _order_shown(o, show)]) for t in floor.tables)
+        narrowed = (
+            FloorTable(t.table, [o for o in t.orders if _order_shown(o, show)], t.tab) for t in floor.tables
+        )
         tables = [t for t in narrowed if t.orders]
     at_the_pass = [] if show == "tables" else [o for o in floor.at_the_pass if _order_shown(o, show)]
     return {
@@ -132,8 +135,9 @@ def floor_action(request: HttpRequest, order_id: int) -> HttpResponse:
         elif data["action"] == "paid":
             order_mark_paid(order=order, actor=actor, expected_version=data["version"])
         else:
-            order_transition(
-                order=order, to_status=OrderStatus.COMPLETED, actor=actor, expected_version=data["version"]
+            # "served" is the floor's hand-over: the way that fits the order's type.
+            order_hand_over(
+                order=order, actor=actor, how=hand_over_way(order).value, expected_version=data["version"]
             )
     except ApplicationError as error:
         context = {**_floor_context(), "errors": [error.message]}

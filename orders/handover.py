@@ -9,35 +9,14 @@ every status change (the outbox's order.completed).
 
 from __future__ import annotations
 
-from django.db import models
-
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
-from orders.models import Order, OrderStatus, OrderType
+from orders.models import HAND_OVER_BY_TYPE, HandOver, Order, OrderStatus, hand_over_way
 from orders.services import order_transition
 from restaurant.errors import ApplicationError, Conflict, Forbidden
 
-
-class HandOver(models.TextChoices):
-    # A table's order carried to its table.
-    SERVED = "served", "Served"
-    # A pickup order given to its customer at the counter.
-    PICKED_UP = "picked_up", "Picked up"
-    # A delivery order given to the driver.
-    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
-
-
-# The one way each type of order leaves the pass.
-HAND_OVER_BY_TYPE: dict[str, HandOver] = {
-    OrderType.DINE_IN: HandOver.SERVED,
-    OrderType.PICKUP: HandOver.PICKED_UP,
-    OrderType.DELIVERY: HandOver.OUT_FOR_DELIVERY,
-}
-
-
-def hand_over_way(order: Order) -> HandOver:
-    """How this order leaves the pass: the button the expo and the floor show for it."""
-    return HAND_OVER_BY_TYPE[order.order_type]
+# The ways are defined beside the order types (orders.models), which the floor reads too.
+__all__ = ["HAND_OVER_BY_TYPE", "HandOver", "hand_over_way", "order_hand_over"]
 
 
 def order_hand_over(*, order: Order, actor: Actor, how: str, expected_version: int) -> Order:

@@ -46,6 +46,28 @@ class OrderType(models.TextChoices):
     DELIVERY = "delivery", "Delivery"
 
 
+class HandOver(models.TextChoices):
+    # A table's order carried to its table.
+    SERVED = "served", "Served"
+    # A pickup order given to its customer at the counter.
+    PICKED_UP = "picked_up", "Picked up"
+    # A delivery order given to the driver.
+    OUT_FOR_DELIVERY = "out_for_delivery", "Out for delivery"
+
+
+# The one way each type of order leaves the pass.
+HAND_OVER_BY_TYPE: dict[str, HandOver] = {
+    OrderType.DINE_IN: HandOver.SERVED,
+    OrderType.PICKUP: HandOver.PICKED_UP,
+    OrderType.DELIVERY: HandOver.OUT_FOR_DELIVERY,
+}
+
+
+def hand_over_way(order: Order) -> HandOver:
+    """How this order leaves the pass: the button the expo and the floor show for it."""
+    return HAND_OVER_BY_TYPE[order.order_type]
+
+
 SPECIAL_INSTRUCTIONS_MAX_LENGTH = 500
 # A note on one line ("no onions"): one short line the station that cooks it reads at a glance.
 LINE_NOTE_MAX_LENGTH = 140
@@ -194,6 +216,10 @@ class Order(models.Model):
             return ""
         at = timezone.localtime(self.promised_at).strftime("%H:%M")
         return f"Scheduled {at}" if self.is_scheduled() else f"Promised {at}"
+
+    def hand_over_label(self) -> str:
+        """This order's button at the pass, on the floor and at expo: Served, Picked up, Out for delivery."""
+        return str(hand_over_way(self).label)
 
     def where(self) -> str:
         if self.order_type == OrderType.DINE_IN:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -87,6 +88,9 @@ def _static_manifest() -> None:
     with (settings.STATIC_ROOT / ".collecting").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         _collect_static_if_stale(settings.STATIC_ROOT / "staticfiles.json")
+    # A worker whose storage read the manifest before it was collected again
+    # (a test module touching a static URL when imported) reads it afresh.
+    staticfiles_storage._setup()
 
 
 def _collect_static_if_stale(manifest: Path) -> None:

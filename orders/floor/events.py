@@ -36,6 +36,8 @@ class FloorOrderState(TypedDict):
     status: str
     status_label: str
     order_type: str
+    # The label of its hand-over button (orders.models.HandOver).
+    hand_over: str
     # The table it sits at; None, or a table not in the snapshot, puts it at the pass.
     table_id: int | None
     where: str
@@ -50,11 +52,19 @@ class FloorOrderState(TypedDict):
     status_at: str
 
 
+class FloorTab(TypedDict):
+    # The bill's page, and the tab's total so far.
+    url: str
+    total: str
+
+
 class FloorTableState(TypedDict):
     id: int
     label: str
     area: str
     seats: int
+    # Its open tab; a round added or the bill paid shows at the next snapshot.
+    tab: FloorTab | None
 
 
 class FloorOrdersPayload(TypedDict):

@@ -14,6 +14,7 @@ from orders.floor.links import SessionTable, TableLink
 from orders.floor.models import FloorClock, Table
 from orders.models import Order, OrderStatus, OrderType
 from orders.selectors import FLOOR_LIMIT, floor_open_orders
+from orders.tabs.selectors import TabSummary, table_open_tabs
 
 
 def tables_in_service(*, area: str | None = None) -> QuerySet[Table]:
@@ -57,6 +58,8 @@ class FloorTable:
 
     table: Table
     orders: list[Order]
+    # Its open tab (orders.tabs), if a waiter's rounds are running one.
+    tab: TabSummary | None = None
 
     @property
     def has_ready(self) -> bool:
@@ -90,7 +93,11 @@ def floor_tables() -> list[FloorTable]:
     by_table: dict[int, list[Order]] = defaultdict(list)
     for order in at_tables:
         by_table[order.table_id].append(order)  # type: ignore[index]  # at a table: table_id is set
-    return [FloorTable(table=table, orders=by_table.get(table.pk, [])) for table in tables_in_service()]
+    tabs = table_open_tabs()
+    return [
+        FloorTable(table=table, orders=by_table.get(table.pk, []), tab=tabs.get(table.pk))
+        for table in tables_in_service()
+    ]
 
 
 def floor_state() -> Floor:
@@ -117,6 +124,8 @@ def floor_order_state(order: Order) -> dict[str, Any]:
         "status": order.status,
         "status_label": order.get_status_display(),
         "order_type": order.order_type,
+        # The label of its button at the pass (Served, Picked up, Out for delivery).
+        "hand_over": order.hand_over_label(),
         "table_id": order.table_id,
         "where": order.where(),
         "total": format_money(order.total_minor, order.currency),
@@ -139,8 +148,16 @@ def floor_order_states(order_ids: list[int]) -> list[dict[str, Any]]:
     return [floor_order_state(order) for order in orders.order_by("pk")]
 
 
-def floor_table_state(table: Table) -> dict[str, Any]:
-    return {"id": table.pk, "label": table.label, "area": table.area, "seats": table.seats}
+def floor_table_state(table: Table, tab: TabSummary | None = None) -> dict[str, Any]:
+    return {
+        "id": table.pk,
+        "label": table.label,
+        "area": table.area,
+        "seats": table.seats,
+        "tab": None
+        if tab is None
+        else {"url": tab.url, "total": format_money(tab.total_minor, tab.currency)},
+    }
 
 
 def floor_snapshot() -> dict[str, Any]:
@@ -154,6 +171,6 @@ def floor_snapshot() -> dict[str, Any]:
         "seq": seq,
         "now": timezone.now().isoformat(),
         "limit": FLOOR_LIMIT,
-        "tables": [floor_table_state(table.table) for table in floor.tables],
+        "tables": [floor_table_state(table.table, table.tab) for table in floor.tables],
         "orders": [floor_order_state(order) for order in orders],
     }

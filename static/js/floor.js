@@ -98,6 +98,8 @@
         return;
       }
       form.setAttribute("action", form.getAttribute("action").replace(/\/0\/$/, "/" + order.id + "/"));
+      var handOver = form.querySelector('[data-field="hand_over"]');
+      if (handOver) handOver.textContent = order.hand_over;
       form.querySelector('[name="version"]').value = String(order.version);
       form.querySelector('[name="show"]').value = show;
       var reason = form.querySelector('[name="reason"]');
@@ -123,6 +125,12 @@
       "state",
       ready ? "Ready to serve" : list.length ? list.length + " open order" + (list.length === 1 ? "" : "s") : "Free"
     );
+    var tab = node.querySelector("[data-tab]");
+    tab.hidden = !table.tab;
+    if (table.tab) {
+      tab.querySelector("[data-tab-link]").setAttribute("href", table.tab.url);
+      tab.querySelector("[data-tab-total]").textContent = table.tab.total;
+    }
     var holder = node.querySelector("[data-orders]");
     list.forEach(function (order) { holder.append(buildOrder(order)); });
     return node;

@@ -23,7 +23,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.test import Client, RequestFactory
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from playwright.sync_api import Page, Route, WebSocket, expect
 from waffle.models import Switch
@@ -37,10 +37,11 @@ from orders.coupons.models import Coupon
 from orders.floor.links import table_link_token
 from orders.floor.models import Table
 from orders.floor.services import table_retire
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, Tab
 from orders.online_ordering import SWITCH
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
+from orders.tabs.services import tab_round_add, tab_settle
 from restaurant.error_views import error_response
 from tests.e2e.axe import Allowed, axe_script, axe_violations
 from tests.harness import daphne as daphne_harness
@@ -164,6 +165,56 @@ def _ordering_closed(given: Given) -> str:
 def _floor(given: Given) -> str:
     given.order(status=OrderStatus.READY, dine_in=True)
     given.order(status=OrderStatus.PAID, dine_in=True)
+    given.order(status=OrderStatus.READY)
+    return "/floor/"
+
+
+def _expo_ready(given: Given) -> str:
+    given.order(status=OrderStatus.READY)
+    given.order(status=OrderStatus.PAID, dine_in=True)
+    return "/kitchen/"
+
+
+def _tab(given: Given, *, rounds: int = 2) -> Tab:
+    """A waiter's table with its rounds on an open tab, one of them cooking."""
+    waiter = given.actor("waiter")
+    table = Table.objects.in_service().order_by("pk").first()
+    pizza = MenuItem.objects.get(name="Margherita Pizza")
+    tab = None
+    for number in range(rounds):
+        order, _ = order_place(
+            lines=[CartLine(pizza.pk, number + 1)],
+            details=OrderDetails(
+                order_type="dine_in",
+                table_number=table.label,
+                contact_name=f"Table {table.label}",
+                contact_email="table@example.test",
+            ),
+            actor=waiter,
+        )
+        tab = tab_round_add(order=order, actor=waiter)
+    assert tab is not None
+    return tab
+
+
+def _tab_bill(given: Given) -> str:
+    return reverse("orders:tab_bill", kwargs={"tab_id": _tab(given).pk})
+
+
+def _paid_tab_bill(given: Given) -> str:
+    tab = _tab(given)
+    tab.refresh_from_db()
+    tab_settle(tab_id=tab.pk, method="card", expected_version=tab.version, actor=given.actor("waiter"))
+    return reverse("orders:tab_bill", kwargs={"tab_id": tab.pk})
+
+
+def _tabs_open(given: Given) -> str:
+    _tab(given)
+    return reverse("orders:tabs_open")
+
+
+def _floor_with_a_tab(given: Given) -> str:
+    _tab(given)
     given.order(status=OrderStatus.READY)
     return "/floor/"
 
@@ -335,8 +386,13 @@ PAGES: list[AxePage] = [
     AxePage("kitchen:board", "expo-empty", _path("/kitchen/"), role="chef", live=True),
     AxePage("kitchen:board", "expo-with-tickets", _expo, role="chef", live=True),
     AxePage("kitchen:station", "with-tickets", _station, role="chef", live=True),
-    AxePage("orders:floor", "empty", _path("/floor/"), role="waiter"),
-    AxePage("orders:floor", "with-orders", _floor, role="waiter"),
+    AxePage("kitchen:board", "expo-ready-at-the-pass", _expo_ready, role="chef", live=True),
+    AxePage("orders:floor", "empty", _path("/floor/"), role="waiter", live=True),
+    AxePage("orders:floor", "with-orders", _floor, role="waiter", live=True),
+    AxePage("orders:floor", "with-a-tab", _floor_with_a_tab, role="waiter", live=True),
+    AxePage("orders:tabs_open", "open-tabs", _tabs_open, role="waiter"),
+    AxePage("orders:tab_bill", "open", _tab_bill, role="waiter"),
+    AxePage("orders:tab_bill", "paid", _paid_tab_bill, role="waiter"),
     # Django admin, for managers
     AxePage("admin:index", "index", _path("/admin/"), role="manager"),
     AxePage("admin:password_change", "form", _path("/admin/password_change/"), role="manager"),
@@ -556,6 +612,11 @@ EXCLUDED: dict[str, str] = {
     "orders:cancel": "POST-only form target; answers by redirect",
     "orders:pay": "POST-only: starts a payment and redirects to the provider (orders:sandbox_checkout)",
     "orders:floor_action": "POST-only form target of the floor page",
+    "orders:tab_pay": "POST-only form target of the bill (orders:tab_bill)",
+    "orders:tab_pay_online": "POST-only: starts the tab's payment and redirects to the provider",
+    "orders:tab_round_remove": "POST-only form target of the bill (orders:tab_bill)",
+    "orders:again": "POST-only form target of My orders (orders:mine); answers by redirect to the cart",
+    "kitchen:order_hand_over": "POST-only form target of expo (kitchen:board)",
     "kitchen:ticket_move": "POST-only form target of the board",
     "account_profile:address_add": "POST-only target of the address form on account_profile:index",
     "account_profile:address_edit": "the address form of account_profile:index, one address at a time",

@@ -96,7 +96,9 @@ def test_a_manager_prints_the_upstairs_qr_sheet_under_the_sites_csp(
     cards = page.locator(".card")
     expect(cards).to_have_count(4)
     expect(page.get_by_role("img", name="QR code for Table 9")).to_be_visible()
-    # The sheet's own stylesheet applies: cut lines around each code.
+    # The sheet's own stylesheet applies: cut lines around each code (once it has loaded:
+    # the cards are in the DOM before it is).
+    page.wait_for_load_state("load")
     assert cards.first.evaluate("e => getComputedStyle(e).borderTopStyle") == "dashed"
     page.emulate_media(media="print")
     expect(page.locator(".sheet-tools")).to_be_hidden()

@@ -53,7 +53,7 @@ def test_the_snapshot_on_connect_matches_the_database(kitchen, small_menu, actor
     assert snapshot["sold_out"] == [{"name": "Lobster", "why": "86"}]
     assert [t["id"] for t in snapshot["tickets"]] == [ticket.pk]
     shown = snapshot["tickets"][0]
-    assert shown["lines"] == [{"name": "Fries", "quantity": 2, "modifiers": ""}]
+    assert shown["lines"] == [{"name": "Fries", "quantity": 2, "modifiers": "", "note": ""}]
     assert shown["where"] == "Table 7"
     # Sent as data: the page sets it as text.
     assert shown["instructions"] == "<img src=x onerror=alert(1)>"

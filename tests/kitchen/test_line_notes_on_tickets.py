@@ -34,9 +34,9 @@ def test_each_station_board_shows_only_the_notes_of_its_own_lines(actors, kitche
     grill = chef.get(reverse("kitchen:station", args=["grill"])).content.decode()
     bar = chef.get(reverse("kitchen:station", args=["bar"])).content.decode()
 
-    assert '<em class="line-note">fries &lt;b&gt;extra&lt;/b&gt; crispy</em>' in grill
+    assert 'data-line-field="note">fries &lt;b&gt;extra&lt;/b&gt; crispy</em>' in grill
     assert BAR_NOTE not in grill
-    assert '<em class="line-note">no ice</em>' in bar
+    assert 'data-line-field="note">no ice</em>' in bar
     assert "crispy" not in bar
     # The whole order's note stays on every ticket.
     assert "birthday table" in grill and "birthday table" in bar

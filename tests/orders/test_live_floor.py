@@ -197,7 +197,7 @@ def test_an_action_brings_the_waiter_back_to_the_filter_they_were_on(actors, sma
         ({"action": "paid", "total_minor": 1}, 400, "not on the floor page"),
         ({"action": "paid", "show": HOSTILE}, 400, "not on the floor page"),
         ({"action": "paid", "version": 99}, 409, "Someone else changed this order"),
-        ({"action": "served"}, 409, "cannot become completed"),
+        ({"action": "served"}, 409, "not ready to hand over"),
     ],
     ids=[
         "reason-too-long",

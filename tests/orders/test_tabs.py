@@ -276,3 +276,39 @@ def test_a_crafted_checkout_post_from_a_customer_does_not_open_a_tab(actors, sma
 
     assert response.status_code == 400
     assert not Order.objects.exists() and not Tab.objects.exists()
+
+
+def test_the_floor_shows_each_tables_open_tab_on_the_page_and_in_its_snapshot(actors, small_menu):
+    from orders.floor.selectors import floor_snapshot
+
+    waiter = client_for(actors.waiter)
+    first = take_round(waiter, small_menu.fries)
+    take_round(waiter, small_menu.fries, quantity=2)
+    tab = tab_of(first)
+    bill_url = reverse("orders:tab_bill", kwargs={"tab_id": tab.pk})
+
+    page = waiter.get(reverse("orders:floor")).content.decode()
+
+    assert f'href="{bill_url}" data-tab-link>Tab · <span data-tab-total>€12.00</span>' in page
+    (table,) = [t for t in floor_snapshot()["tables"] if t["id"] == tab.table_id]
+    assert table["tab"] == {"url": bill_url, "total": "€12.00"}
+    assert all(t["tab"] is None for t in floor_snapshot()["tables"] if t["id"] != tab.table_id)
+
+
+def test_served_on_the_floor_is_a_hand_over_recorded_with_its_way(actors, small_menu):
+    waiter = client_for(actors.waiter)
+    order = take_round(waiter, small_menu.fries)
+    cook(order, actors.chef, "start", "bump")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.READY
+
+    response = waiter.post(
+        reverse("orders:floor_action", kwargs={"order_id": order.pk}),
+        {"action": "served", "version": order.version},
+    )
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    event = OrderEvent.objects.filter(order=order, to_status=OrderStatus.COMPLETED).get()
+    assert event.data == {"handed_over": "served"}
