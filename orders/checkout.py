@@ -32,7 +32,7 @@ from orders.payments.services import (
 )
 from orders.pricing import CartLine
 from orders.selectors import order_paid_online
-from orders.services import OrderDetails, cancel_reason, order_cancel, order_place
+from orders.services import OrderDetails, cancel_reason, order_cancel, order_place, taken_for_a_table
 from orders.tabs.services import tab_round_add
 from restaurant.errors import ApplicationError
 
@@ -102,7 +102,9 @@ def order_checkout(
     round on the table's tab (orders.tabs.services.tab_round_add), paid with
     the bill; the next step is the tab's bill page.
     """
-    if not payments_available():
+    # A table's round is paid with its bill, later: the provider being down
+    # must not keep the waiter's order from the kitchen.
+    if not taken_for_a_table(details=details, actor=actor) and not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
     _unpaid_orders_check(actor=actor, visitor_order_ids=visitor_order_ids, idempotency_key=idempotency_key)
     # One transaction: a table's order staff take is on its tab, and at the

@@ -100,6 +100,11 @@ def _existing_for_key(idempotency_key: str, actor: Actor) -> Order | None:
     return order
 
 
+def taken_for_a_table(*, details: OrderDetails, actor: Actor) -> bool:
+    """Whether this order is staff's for a table's guests (placed_by, not customer; a round on its tab)."""
+    return details.order_type == OrderType.DINE_IN and can(actor, Capability.WORK_THE_FLOOR)
+
+
 def order_place(
     *,
     lines: Sequence[CartLine],
@@ -139,7 +144,7 @@ def order_place(
     table = _dine_in_table(details)
 
     # Staff ordering for a table act for the table's guests, not for themselves.
-    for_table = details.order_type == OrderType.DINE_IN and can(actor, Capability.WORK_THE_FLOOR)
+    for_table = taken_for_a_table(details=details, actor=actor)
     paced = pickup is not None and not for_table
     # Read before the transaction: the quote is many reads, and only the slot's count must be under its lock.
     quote = pacing_quote(items=sum(line.quantity for line in lines)) if paced else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import Actor
@@ -312,3 +313,24 @@ def test_served_on_the_floor_is_a_hand_over_recorded_with_its_way(actors, small_
     assert order.status == OrderStatus.COMPLETED
     event = OrderEvent.objects.filter(order=order, to_status=OrderStatus.COMPLETED).get()
     assert event.data == {"handed_over": "served"}
+
+
+def test_a_waiters_table_order_reaches_the_kitchen_while_the_payment_provider_is_down(actors, small_menu):
+    from orders.payments.services import payment_breaker
+
+    waiter = client_for(actors.waiter)
+    breaker = payment_breaker()
+    breaker.open()
+    try:
+        order = take_round(waiter, small_menu.fries)
+        guest = Client()
+        add_to_cart(guest, small_menu.fries, 1)
+        refused = checkout(guest)
+    finally:
+        breaker.close()
+
+    assert order.status == OrderStatus.ON_TAB
+    assert Ticket.objects.filter(order=order).exists()
+    # A guest's own order still needs the provider, and is refused while it is down.
+    assert refused.status_code == 503
+    assert Order.objects.count() == 1
