@@ -8,48 +8,49 @@ must keep finding it if the code moves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from orders.outbox.dead_letters import reliable_task
+
+
+def _send_once(task: Any, send: Callable[[], bool]) -> bool:
+    """Sends one claimed email (orders.notifications); while another worker holds the claim,
+    or died holding it, looks again once that claim could have expired."""
+    from orders.notifications import EmailClaimed
+
+    try:
+        return send()
+    except EmailClaimed as claimed:
+        raise task.retry(exc=claimed, countdown=claimed.retry_in) from claimed
 
 
 @reliable_task(name="orders.tasks.send_order_confirmation")
 def send_order_confirmation(order_id: int) -> bool:
-    from orders.notifications import EmailClaimed, order_confirmation_send
+    from orders.notifications import order_confirmation_send
 
-    try:
-        return order_confirmation_send(order_id=order_id)
-    except EmailClaimed as claimed:
-        # Another worker is sending it, or died doing so: look again once its claim could have expired.
-        raise send_order_confirmation.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+    return _send_once(send_order_confirmation, lambda: order_confirmation_send(order_id=order_id))
 
 
 @reliable_task(name="orders.tasks.send_order_cancellation")
 def send_order_cancellation(order_id: int) -> bool:
-    from orders.notifications import EmailClaimed, order_cancellation_send
+    from orders.notifications import order_cancellation_send
 
-    try:
-        return order_cancellation_send(order_id=order_id)
-    except EmailClaimed as claimed:
-        raise send_order_cancellation.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+    return _send_once(send_order_cancellation, lambda: order_cancellation_send(order_id=order_id))
 
 
 @reliable_task(name="orders.tasks.send_order_ready")
 def send_order_ready(order_id: int) -> bool:
-    from orders.notifications import EmailClaimed, order_ready_send
+    from orders.notifications import order_ready_send
 
-    try:
-        return order_ready_send(order_id=order_id)
-    except EmailClaimed as claimed:
-        raise send_order_ready.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+    return _send_once(send_order_ready, lambda: order_ready_send(order_id=order_id))
 
 
 @reliable_task(name="orders.tasks.send_refund_email")
 def send_refund_email(refund_id: int) -> bool:
-    from orders.notifications import EmailClaimed, refund_email_send
+    from orders.notifications import refund_email_send
 
-    try:
-        return refund_email_send(refund_id=refund_id)
-    except EmailClaimed as claimed:
-        raise send_refund_email.retry(exc=claimed, countdown=claimed.retry_in) from claimed
+    return _send_once(send_refund_email, lambda: refund_email_send(refund_id=refund_id))
 
 
 @reliable_task(name="orders.tasks.idempotency_keys_purge")
