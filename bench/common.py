@@ -136,7 +136,9 @@ def _proc_stat(pid: int) -> tuple[int, str, float] | None:
     # The command sits in parentheses and may itself hold spaces or parentheses.
     command = text[text.index("(") + 1 : text.rindex(")")]
     fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), command, (int(fields[11]) + int(fields[12])) / _TICKS
+    # Its own time and that of the children it reaped: PostgreSQL's backends and
+    # a pool's workers come and go, and their time is their parent's once they end.
+    return int(fields[1]), command, sum(int(value) for value in fields[11:15]) / _TICKS
 
 
 def cpu_by_group(
