@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from accounts.roles import Actor
 from kitchen.models import BoardClock, ItemRoute, Station, Ticket, TicketStatus
 from kitchen.selectors import board_sold_out, ticket_state_of, ticket_states
 from orders.models import Order, OrderItem, OrderStatus
+from orders.outbox.sequences import clock_next
 from orders.outbox.services import outbox_record
 from orders.services import order_transition
 from orders.state import KITCHEN_STATUSES
@@ -44,18 +45,6 @@ TICKET_MOVES: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
-def _board_seq_next() -> int:
-    # The UPDATE holds the row lock until commit: writers take numbers in commit order.
-    table = connection.ops.quote_name(BoardClock._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608 - our own table name
-        row = cursor.fetchone()
-    if row is None:
-        BoardClock.objects.bulk_create([BoardClock(pk=1, seq=0)], ignore_conflicts=True)
-        return _board_seq_next()
-    return int(row[0])
-
-
 def _announce(*, order: Order, ticket_ids: Sequence[int]) -> None:
     """Tells the boards about changed tickets, after commit, in sequence."""
     _announce_states(order=order, states=ticket_states(ticket_ids))
@@ -63,7 +52,7 @@ def _announce(*, order: Order, ticket_ids: Sequence[int]) -> None:
 
 def _announce_states(*, order: Order, states: list[dict[str, object]]) -> None:
     # The number is taken last: the board's row lock is then held only for the commit.
-    outbox_record(order=order, topic=BOARD_TOPIC, payload={"seq": _board_seq_next(), "tickets": states})
+    outbox_record(order=order, topic=BOARD_TOPIC, payload={"seq": clock_next(BoardClock), "tickets": states})
 
 
 def _default_station() -> Station:

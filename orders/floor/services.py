@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from orders.floor.models import LABEL_TAKEN, FloorClock, Table
 from orders.floor.selectors import floor_order_states
 from orders.models import Order
 from orders.outbox.models import OutboxEvent
+from orders.outbox.sequences import clock_next
 from orders.outbox.services import outbox_record
 from restaurant.errors import Conflict
 
@@ -60,18 +61,6 @@ def table_link_replace(*, table_ids: Sequence[int], now: datetime) -> int:
 FLOOR_TOPIC = "floor.orders"
 
 
-def _floor_seq_next() -> int:
-    # The UPDATE holds the row lock until commit: writers take numbers in commit order.
-    table = connection.ops.quote_name(FloorClock._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET seq = seq + 1 WHERE id = 1 RETURNING seq")  # noqa: S608 - our own table name
-        row = cursor.fetchone()
-    if row is None:
-        FloorClock.objects.bulk_create([FloorClock(pk=1, seq=0)], ignore_conflicts=True)
-        return _floor_seq_next()
-    return int(row[0])
-
-
 def floor_order_announce(*, order: Order) -> OutboxEvent:
     """Tells floor pages how an order stands now, numbered in the transaction that changed it.
 
@@ -83,5 +72,5 @@ def floor_order_announce(*, order: Order) -> OutboxEvent:
     """
     with transaction.atomic(savepoint=False):
         states = floor_order_states([order.pk])
-        payload = {"seq": _floor_seq_next(), "orders": states}
+        payload = {"seq": clock_next(FloorClock), "orders": states}
         return outbox_record(order=order, topic=FLOOR_TOPIC, payload=payload)

@@ -34,6 +34,7 @@ from tests.e2e.conftest import (  # noqa: F401  (fixtures, shared with the brows
     open_page,
     playwright,
 )
+from tests.harness.npm import installed_matches_lockfile, npm_ci
 from tests.requirements import need
 
 OIDC_DIR = Path(__file__).resolve().parent.parent / "oidc"
@@ -41,7 +42,6 @@ PROVIDER_ID = "oidc"  # accounts.social's default OIDC_PROVIDER_ID
 PROVIDER_NAME = "Test identity provider"
 PROVIDER_EMAIL = "olive@example.test"
 READY_PREFIX = "OIDC provider ready at "
-NPM_CI_TIMEOUT = 180
 START_TIMEOUT = 15
 
 
@@ -56,34 +56,6 @@ class OIDCProvider:
 
     def log(self) -> str:
         return "".join(self.output[-50:])
-
-
-def _installed_matches_lockfile() -> bool:
-    lock = json.loads((OIDC_DIR / "package-lock.json").read_text())
-    wanted = lock["packages"]["node_modules/oidc-provider"]["version"]
-    installed = OIDC_DIR / "node_modules" / "oidc-provider" / "package.json"
-    return installed.exists() and json.loads(installed.read_text())["version"] == wanted
-
-
-def _npm_ci(npm: str) -> None:
-    if _installed_matches_lockfile():
-        return
-    try:
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=OIDC_DIR,
-            capture_output=True,
-            text=True,
-            timeout=NPM_CI_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        need(False, f"`npm ci` in tests/oidc took over {NPM_CI_TIMEOUT} s")
-        return
-    need(
-        result.returncode == 0,
-        f"`npm ci` in tests/oidc failed ({result.returncode}): {result.stderr.strip()[-500:]}",
-    )
 
 
 def _drain(stream, output: list[str], ready: list[str], event: threading.Event) -> None:  # type: ignore[no-untyped-def]
@@ -149,7 +121,8 @@ def oidc_provider(live_server) -> Iterator[OIDCProvider]:  # type: ignore[no-unt
     need(node is not None, "needs Node.js (node) to run the test OpenID Connect provider")
     need(npm is not None, "needs npm to install the test OpenID Connect provider (tests/oidc)")
     assert node is not None and npm is not None
-    _npm_ci(npm)
+    if not installed_matches_lockfile(OIDC_DIR, "oidc-provider"):
+        npm_ci(npm, OIDC_DIR)
     callback = reverse("openid_connect_callback", kwargs={"provider_id": PROVIDER_ID})
     provider = _start_provider(node, live_server.url + callback)
     try:

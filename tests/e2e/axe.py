@@ -7,55 +7,29 @@ node_modules is missing or does not match the lockfile, as for tests/oidc.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Page
 
+from tests.harness.npm import installed_matches_lockfile, npm_ci
 from tests.requirements import need
 
 AXE_DIR = Path(__file__).resolve().parent.parent / "axe"
 AXE_SCRIPT = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-NPM_CI_TIMEOUT = 180
 # WCAG 2.0, 2.1 and 2.2, levels A and AA: the bar in docs/decisions.md. axe
 # has no "wcag22a" tag: 2.2's new level-A criteria have no automated rule.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-def _installed_matches_lockfile() -> bool:
-    lock = json.loads((AXE_DIR / "package-lock.json").read_text())
-    wanted = lock["packages"]["node_modules/axe-core"]["version"]
-    installed = AXE_DIR / "node_modules" / "axe-core" / "package.json"
-    return (
-        installed.exists() and AXE_SCRIPT.exists() and json.loads(installed.read_text())["version"] == wanted
-    )
-
-
 def axe_script() -> str:
     """axe.min.js of the pinned version, installing it first if needed."""
-    if not _installed_matches_lockfile():
+    if not (installed_matches_lockfile(AXE_DIR, "axe-core") and AXE_SCRIPT.exists()):
         npm = shutil.which("npm")
         need(npm is not None, "needs npm to install axe-core (tests/axe)")
         assert npm is not None
-        try:
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=AXE_DIR,
-                capture_output=True,
-                text=True,
-                timeout=NPM_CI_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            need(False, f"`npm ci` in tests/axe took over {NPM_CI_TIMEOUT} s")
-            raise
-        need(
-            result.returncode == 0,
-            f"`npm ci` in tests/axe failed ({result.returncode}): {result.stderr.strip()[-500:]}",
-        )
+        npm_ci(npm, AXE_DIR)
     return AXE_SCRIPT.read_text()
 
 
