@@ -303,7 +303,13 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90)
 # longest task and the longest retry countdown, or a running task would be
 # delivered twice. Set once here and used for broker and results alike.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# max_retries 0: a producer whose broker connection broke tries to connect
+# once, not for broker_connection_timeout's ~6 s. A request enqueuing while
+# Redis is away fails at once and leaves the event to the sweep; measured
+# before this, each enqueue of a payment webhook waited 6 s, three times, with
+# the live pages' clock rows locked, so every checkout queued behind it.
+# Publishes that want retries get them from Celery's retry policy instead.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT, "max_retries": 0}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 # Retries back off exponentially with jitter, never longer than this.
 CELERY_RETRY_BACKOFF_MAX = min(env_int("CELERY_RETRY_BACKOFF_MAX", 300), CELERY_VISIBILITY_TIMEOUT // 2)

@@ -7,6 +7,7 @@ connection at a port where nothing listens.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -138,6 +139,38 @@ def test_a_sign_out_while_redis_was_away_is_not_undone_when_redis_returns_with_i
     replay.cookies["sessionid"] = stolen_cookie
     answer = replay.get("/orders/")
     assert answer.status_code == 302 and "/accounts/login/" in answer["Location"]
+
+
+# ---------------------------------------------------------------- the broker away
+
+
+def test_an_enqueue_after_the_broker_went_away_fails_at_once_rather_than_reconnecting(own_redis, settings):
+    # Given a producer configured as the product configures it, connected to a live broker
+    from celery import Celery
+
+    app = Celery("brigade-broker-outage")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.broker_url = f"redis://127.0.0.1:{own_redis.port}/0"
+    app.conf.task_always_eager = False
+    app.send_task("brigade.none", retry=False)
+
+    # When the broker dies, and a request enqueues twice (the relay, then its fallback)
+    own_redis.kill()
+    failures = []
+    started = time.monotonic()
+    for _ in range(2):
+        try:
+            app.send_task("brigade.none", retry=False)
+        except Exception as error:  # noqa: BLE001 - any refusal counts; the time it took is the point
+            failures.append(type(error).__name__)
+    took = time.monotonic() - started
+
+    # Then both fail after one refused connection each; kombu's own reconnecting
+    # (broker_connection_timeout, 4 s and more) would keep the request, and the
+    # clock rows its publishing transaction holds, waiting
+    assert failures == ["OperationalError", "OperationalError"]
+    assert took < 3.0, f"two enqueues took {took:.1f} s with the broker down"
+    app.close()
 
 
 # ---------------------------------------------------------------- the database away
