@@ -115,7 +115,8 @@ MESSAGES: dict[str, type] = {
 
 
 def tickets_with_payment(event: OutboxEvent) -> None:
-    tickets_create_for_order(order_id=event.order_pk)
+    # Recorded by order_transition, whose UPDATE holds the order's row: its copy is current.
+    tickets_create_for_order(order_id=event.order_pk, locked=event.order)
 
 
 def on_order_paid(event: OutboxEvent) -> None:

@@ -69,24 +69,27 @@ def _default_station() -> Station:
     return station
 
 
-def tickets_create_for_order(*, order_id: int) -> list[Ticket]:
+def tickets_create_for_order(*, order_id: int, locked: Order | None = None) -> list[Ticket]:
     """Puts a paid order on the board: one ticket per station that cooks part of it.
 
     Runs in the paying transaction (kitchen.events), so a payment and its
     tickets commit and are published together; a handful of queries, since
     the board waits on them. Idempotent: an order that has tickets gets no
     more, so a retry, or "order paid" published again, makes one set.
+    `locked`: the order in hand, current, its row locked by the caller's
+    transaction (the paying one updated it), so it is not read again.
     """
     # No savepoint of its own: a caller's transaction (the recorder's savepoint,
     # the publish) undoes it whole, and one round trip fewer keeps the board's wait short.
     with transaction.atomic(savepoint=False):
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = locked or Order.objects.select_for_update().get(pk=order_id)
         if order.status not in KITCHEN_STATUSES or order.tickets.exists():
             return []
         if order.kitchen_release_at is not None and order.kitchen_release_at > timezone.now():
             # Scheduled for later: tickets_release_due puts it on the board when its time comes.
             return []
-        lines = list(OrderItem.objects.filter(order=order).order_by("id"))
+        # The floor's line of this change fetched them already, when it came first.
+        lines = sorted(order.items.all(), key=lambda line: line.pk)
         routes: dict[int | None, Station] = {
             route.menu_item_id: route.station
             for route in ItemRoute.objects.filter(

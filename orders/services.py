@@ -290,15 +290,21 @@ def order_transition(
     _check_may_transition(order, to_status, actor)
     version = order.version if expected_version is None else expected_version
     from_status = order.status
+    # A copy older than the version the caller saw is read again once the change is made.
+    stale_copy = version != order.version
     with transaction.atomic():
+        now = timezone.now()
         updated = Order.objects.filter(pk=order.pk, status=from_status, version=version).update(
-            status=to_status, version=F("version") + 1, updated_at=timezone.now()
+            status=to_status, version=F("version") + 1, updated_at=now
         )
         if updated != 1:
             raise Conflict(
                 "Someone else changed this order just now. Reload it and try again.",
                 code="stale_order",
             )
+        # The copy in hand is the row as it is now: the event's recorders (the
+        # floor's line, the kitchen's tickets) use it rather than read it again.
+        order.status, order.version, order.updated_at = to_status, version + 1, now
         _record_event(
             order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason, data=data
         )
@@ -312,7 +318,8 @@ def order_transition(
             # seq: the version this change produced, for live clients to spot a gap.
             payload={"from": from_status, "actor": actor.label, "seq": version + 1},
         )
-    order.refresh_from_db()
+    if stale_copy:
+        order.refresh_from_db()
     if to_status == OrderStatus.REFUNDED:
         security_event("order refunded", order_id=order.pk, actor=actor.label, total_minor=order.total_minor)
     logger.info(

@@ -143,11 +143,6 @@ def floor_order_state(order: Order) -> dict[str, Any]:
     }
 
 
-def floor_order_states(order_ids: list[int]) -> list[dict[str, Any]]:
-    orders = Order.objects.filter(pk__in=order_ids).select_related("placed_by").prefetch_related("items")
-    return [floor_order_state(order) for order in orders.order_by("pk")]
-
-
 def floor_table_state(table: Table, tab: TabSummary | None = None) -> dict[str, Any]:
     return {
         "id": table.pk,

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 
 from orders.floor.models import LABEL_TAKEN, FloorClock, Table
-from orders.floor.selectors import floor_order_states
+from orders.floor.selectors import floor_order_state
 from orders.models import Order
 from orders.outbox.models import OutboxEvent
 from orders.outbox.sequences import clock_next
@@ -71,6 +71,8 @@ def floor_order_announce(*, order: Order) -> OutboxEvent:
     after it (orders.services.order_transition), so none waits in a circle.
     """
     with transaction.atomic(savepoint=False):
-        states = floor_order_states([order.pk])
-        payload = {"seq": clock_next(FloorClock), "orders": states}
+        # The copy in hand is current (order_transition keeps it so; published
+        # later, the event reads its order anew): only its lines are fetched.
+        prefetch_related_objects([order], "items", "placed_by")
+        payload = {"seq": clock_next(FloorClock), "orders": [floor_order_state(order)]}
         return outbox_record(order=order, topic=FLOOR_TOPIC, payload=payload)
