@@ -15,11 +15,9 @@ class KitchenConfig(AppConfig):
 
         # Tickets are made in the paying transaction; if that ever fails, when
         # "order paid" is published.
-        outbox_on_record("order.paid", events.tickets_with_payment)
-        outbox_subscribe("order.paid", events.on_order_paid)
+        outbox_on_record("order.paid", events.tickets_with_payment, fallback=events.on_order_paid)
         # A table's round put on its tab reaches the board as a paid order does.
-        outbox_on_record("order.on_tab", events.tickets_with_payment)
-        outbox_subscribe("order.on_tab", events.on_order_paid)
+        outbox_on_record("order.on_tab", events.tickets_with_payment, fallback=events.on_order_paid)
         outbox_subscribe("order.refunded", events.on_order_refunded)
         # Only a round taken off its tab is cancelled with tickets on the board.
         outbox_subscribe("order.cancelled", events.on_order_refunded)

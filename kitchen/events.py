@@ -120,7 +120,8 @@ def tickets_with_payment(event: OutboxEvent) -> None:
 
 
 def on_order_paid(event: OutboxEvent) -> None:
-    # Published after the paying transaction made the tickets: one cheap look, no lock.
+    # Run only where this process did not see the recorder make them (the relay,
+    # the sweep): one cheap look, no lock.
     if not Ticket.objects.filter(order_id=event.order_pk).exists():
         tickets_create_for_order(order_id=event.order_pk)
 

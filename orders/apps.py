@@ -31,8 +31,7 @@ class OrdersConfig(AppConfig):
         # kitchen's recorders (orders is installed first): the floor's row lock is
         # taken before the board's in every transaction (orders.floor.services).
         for topic in floor_events.ORDER_TOPICS:
-            outbox_on_record(topic, floor_events.floor_with_order_event)
-            outbox_subscribe(topic, floor_events.on_order_event)
+            outbox_on_record(topic, floor_events.floor_with_order_event, fallback=floor_events.on_order_event)
         outbox_subscribe(floor_events.FLOOR_TOPIC, floor_events.on_floor_changed)
 
         # The coupon in the site banner is part of every menu page: saving a coupon bumps

@@ -100,7 +100,8 @@ def floor_with_order_event(event: OutboxEvent) -> None:
 
 
 def on_order_event(event: OutboxEvent) -> None:
-    # The recorder failed (it is undone, and logged) only if no floor event followed this one.
+    # Run only where this process did not see the recorder succeed; it failed (undone,
+    # logged) only if no floor event followed this one.
     if not OutboxEvent.objects.filter(order_id=event.order_pk, topic=FLOOR_TOPIC, pk__gt=event.pk).exists():
         floor_order_announce(order=event.order)  # type: ignore[arg-type]
 

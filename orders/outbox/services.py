@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -74,19 +75,40 @@ def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None
         handlers.append(handler)
 
 
-def outbox_on_record(topic: str, handler: Callable[[OutboxEvent], None]) -> None:
+@dataclass(frozen=True)
+class RecorderFallback:
+    """The consumer standing in for a recorder: does the recorder's work at publish, if it was not done.
+
+    Where this process saw the recorder succeed (the usual after-commit
+    publish) it is skipped without a query; published elsewhere (the relay
+    task, the sweep), `fallback` runs and finds for itself what is left.
+    """
+
+    recorder: Callable[[OutboxEvent], None]
+    fallback: Callable[[OutboxEvent], None]
+
+    def __call__(self, event: OutboxEvent) -> None:
+        if (event.pk, self.recorder) not in _recorded.succeeded:
+            self.fallback(event)
+
+
+def outbox_on_record(
+    topic: str, handler: Callable[[OutboxEvent], None], *, fallback: Callable[[OutboxEvent], None]
+) -> None:
     """Adds a recorder: a handler run in the transaction that records the topic's event.
 
     For writes that belong with the change itself (a paid order's tickets),
     so they commit with it and are published with it. Each runs in a
     savepoint: one that fails is logged and undone, and the change still
-    commits, so a recorder must have a consumer that does its work when the
-    event is published (an idempotent one, which finds nothing left to do
-    when the recorder succeeded).
+    commits, so a recorder comes with a consumer, `fallback`, that does its
+    work when the event is published (an idempotent one, which finds
+    nothing left to do when the recorder succeeded); it is subscribed here,
+    in the consumers' order.
     """
     handlers = _recorders.setdefault(topic, [])
     if handler not in handlers:
         handlers.append(handler)
+    outbox_subscribe(topic, RecorderFallback(recorder=handler, fallback=fallback))
 
 
 def outbox_consumers(topic: str) -> tuple[Callable[[OutboxEvent], None], ...]:
@@ -109,6 +131,8 @@ class _Recorded(threading.local):
 
     def __init__(self) -> None:
         self.event_ids: list[int] = []
+        # (event id, recorder) for each recorder that succeeded: its fallback has nothing to do.
+        self.succeeded: set[tuple[int, Callable[[OutboxEvent], None]]] = set()
 
 
 _recorded = _Recorded()
@@ -134,6 +158,9 @@ def outbox_record(
                 recorder(event)
         except Exception:
             logger.exception("outbox recorder failed", extra={"event_id": event.pk, "topic": topic})
+        else:
+            # Undone with the event itself if an enclosing savepoint rolls back: then nothing is published.
+            _recorded.succeeded.add((event.pk, recorder))
     return event
 
 
@@ -147,6 +174,9 @@ def _publish_recorded() -> None:
         logger.warning("outbox inline publish failed; publishing one by one", extra={"event_ids": event_ids})
         for event_id in event_ids:
             _publish_now(event_id)
+    finally:
+        # What a rolled-back transaction left here goes too: its event ids are never used again.
+        _recorded.succeeded.clear()
 
 
 def _publish_now(event_id: int) -> None:

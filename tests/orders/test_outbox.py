@@ -180,7 +180,7 @@ def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
 ):
     from django.db import transaction
 
-    from orders.outbox.services import outbox_on_record, outbox_record, outbox_subscribe
+    from orders.outbox.services import outbox_on_record, outbox_record
 
     order = _placed(small_menu)
     heard = []
@@ -189,8 +189,7 @@ def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
         Order.objects.filter(pk=event.order_pk).update(special_instructions="written by the recorder")
         raise RuntimeError("the recorder broke")
 
-    outbox_on_record(own_topic, half_a_write_then_a_crash)
-    outbox_subscribe(own_topic, lambda event: heard.append(event.pk))
+    outbox_on_record(own_topic, half_a_write_then_a_crash, fallback=lambda event: heard.append(event.pk))
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         event = outbox_record(order=order, topic=own_topic, payload={"n": 1})
@@ -200,6 +199,28 @@ def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
     assert order.contact_name == "Changed"
     assert order.special_instructions != "written by the recorder"
     assert heard == [event.pk]
+
+
+def test_a_recorders_fallback_is_skipped_where_the_recorder_was_seen_to_succeed(
+    small_menu, own_topic, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    from orders.outbox.services import outbox_on_record, outbox_record
+
+    order = _placed(small_menu)
+    recorded, fallbacks = [], []
+    outbox_on_record(
+        own_topic, lambda event: recorded.append(event.pk), fallback=lambda e: fallbacks.append(e.pk)
+    )
+
+    # When the event is recorded and published by the process that made it
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = outbox_record(order=order, topic=own_topic)
+
+    # Then the recorder did the work and its fallback was skipped, no query asked
+    # (published elsewhere, the fallback runs: tests/orders/test_worker.py, the sweep)
+    assert (recorded, fallbacks) == ([event.pk], [])
 
 
 def test_an_event_about_no_order_is_recorded_and_published(own_topic, django_capture_on_commit_callbacks):

@@ -8,7 +8,7 @@ from pathlib import Path
 from kitchen import events as kitchen_events
 from orders import subscribers
 from orders.floor import events as floor_events
-from orders.outbox.services import outbox_consumers
+from orders.outbox.services import RecorderFallback, outbox_consumers
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "menu", "orders", "kitchen")  # each may import only those before it
@@ -111,6 +111,6 @@ def test_a_paid_order_is_heard_by_the_live_page_first_and_by_the_kitchen_after_o
         subscribers.live_broadcast,
         subscribers.confirmation_email_enqueue,
         subscribers.partner_deliveries_enqueue,
-        floor_events.on_order_event,
-        kitchen_events.on_order_paid,
+        RecorderFallback(recorder=floor_events.floor_with_order_event, fallback=floor_events.on_order_event),
+        RecorderFallback(recorder=kitchen_events.tickets_with_payment, fallback=kitchen_events.on_order_paid),
     )
