@@ -148,29 +148,29 @@ def test_an_enqueue_after_the_broker_went_away_fails_at_once_rather_than_reconne
     # Given a producer configured as the product configures it, connected to a live broker
     from celery import Celery
 
-    app = Celery("brigade-broker-outage")
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.broker_url = f"redis://127.0.0.1:{own_redis.port}/0"
-    app.conf.task_always_eager = False
-    app.send_task("brigade.none", retry=False)
+    # Not the current app: the tasks other tests send must keep their own broker.
+    with Celery("brigade-broker-outage", set_as_current=False) as app:
+        app.config_from_object("django.conf:settings", namespace="CELERY")
+        app.conf.broker_url = f"redis://127.0.0.1:{own_redis.port}/0"
+        app.conf.task_always_eager = False
+        app.send_task("brigade.none", retry=False)
 
-    # When the broker dies, and a request enqueues twice (the relay, then its fallback)
-    own_redis.kill()
-    failures = []
-    started = time.monotonic()
-    for _ in range(2):
-        try:
-            app.send_task("brigade.none", retry=False)
-        except Exception as error:  # noqa: BLE001 - any refusal counts; the time it took is the point
-            failures.append(type(error).__name__)
-    took = time.monotonic() - started
+        # When the broker dies, and a request enqueues twice (the relay, then its fallback)
+        own_redis.kill()
+        failures = []
+        started = time.monotonic()
+        for _ in range(2):
+            try:
+                app.send_task("brigade.none", retry=False)
+            except Exception as error:  # noqa: BLE001 - any refusal counts; the time it took is the point
+                failures.append(type(error).__name__)
+        took = time.monotonic() - started
 
     # Then both fail after one refused connection each; kombu's own reconnecting
     # (broker_connection_timeout, 4 s and more) would keep the request, and the
     # clock rows its publishing transaction holds, waiting
     assert failures == ["OperationalError", "OperationalError"]
     assert took < 3.0, f"two enqueues took {took:.1f} s with the broker down"
-    app.close()
 
 
 # ---------------------------------------------------------------- the database away
