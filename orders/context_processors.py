@@ -23,7 +23,7 @@ def online_ordering(request: HttpRequest) -> dict[str, object]:
     return {
         # "off" rather than "on": a page rendered without this processor
         # (the 500 page) must not show the banner.
-        "online_ordering_off": SimpleLazyObject(lambda: not online_ordering_on()),
+        "online_ordering_off": SimpleLazyObject(lambda: not online_ordering_on(request)),
         "takes_orders": SimpleLazyObject(lambda: takes_orders_from(request)),
         "ordering_closed_message": CLOSED_MESSAGE,
     }

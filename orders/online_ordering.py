@@ -37,17 +37,24 @@ CLOSED_MESSAGE = (
 )
 
 
-def online_ordering_on() -> bool:
+def online_ordering_on(request: HttpRequest | None = None) -> bool:
+    """Whether the switch is on; asked once per request when given one (its door and its page both ask)."""
+    known = getattr(request, "_online_ordering_on", None)
+    if known is not None:
+        return bool(known)
     switch = get_waffle_switch_model().get(SWITCH)
     # No row at all (deleted in admin, a database emptied by a test) reads
     # as the migration's state, on: an absent switch must not close the shop.
-    return switch.is_active() if switch.pk else True
+    on = switch.is_active() if switch.pk else True
+    if request is not None:
+        request._online_ordering_on = on  # type: ignore[attr-defined]
+    return on
 
 
 def takes_orders_from(request: HttpRequest) -> bool:
     """Whether this visitor may fill a cart and check out now."""
     user = getattr(request, "user", None)
-    return online_ordering_on() or (user is not None and can(user, Capability.WORK_THE_FLOOR))
+    return online_ordering_on(request) or (user is not None and can(user, Capability.WORK_THE_FLOOR))
 
 
 def ordering_closed(request: HttpRequest) -> HttpResponse:
