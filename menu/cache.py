@@ -26,6 +26,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field, fields
 
 import redis
@@ -133,6 +134,7 @@ class MenuSnapshot:
     allergen_choices: tuple[tuple[str, str], ...] = ()
     _without_specials: tuple[CategoryView, ...] = field(init=False, repr=False, compare=False)
     _by_slug: dict[str, ItemView] = field(init=False, repr=False, compare=False)
+    _by_pk: dict[int, ItemView] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         regular = []
@@ -141,9 +143,9 @@ class MenuSnapshot:
             if items:
                 regular.append(CategoryView(category.slug, category.name, category.description, items))
         object.__setattr__(self, "_without_specials", tuple(regular))
-        object.__setattr__(
-            self, "_by_slug", {item.slug: item for category in self.categories for item in category.items}
-        )
+        every = [item for category in self.categories for item in category.items]
+        object.__setattr__(self, "_by_slug", {item.slug: item for item in every})
+        object.__setattr__(self, "_by_pk", {item.pk: item for item in every})
 
     def categories_for(self, *, specials: bool) -> tuple[CategoryView, ...]:
         """The menu one audience sees: a special does not exist for a visitor without the flag."""
@@ -154,6 +156,10 @@ class MenuSnapshot:
         if item is None or (item.is_special and not specials):
             return None
         return item
+
+    def item_by_pk(self, pk: int) -> ItemView | None:
+        """Any item on the menu, specials included: the cart's pricing (orders.pricing) applies the rule."""
+        return self._by_pk.get(pk)
 
 
 # Part of every snapshot key, from the shape of the classes above: a deploy
@@ -171,7 +177,21 @@ SNAPSHOT_SCHEMA = hashlib.sha256(
 # ---------------------------------------------------------------- building from the database
 
 
-def _group_view(link: MenuItemModifierGroup, options_short: set[int]) -> GroupView:
+def item_groups_prefetch() -> Prefetch:
+    """An item's modifier groups with their options in the order the menu shows them."""
+    return Prefetch(
+        "item_groups",
+        queryset=MenuItemModifierGroup.objects.select_related("group").prefetch_related(
+            Prefetch("group__options", queryset=ModifierOption.objects.order_by("sort_order", "id"))
+        ),
+    )
+
+
+def group_view(link: MenuItemModifierGroup, options_short: Set[int] = frozenset()) -> GroupView:
+    """One of an item's groups, prefetched by item_groups_prefetch.
+
+    Its options in `options_short` (what the pantry cannot make now) are unavailable.
+    """
     group = link.group
     return GroupView(
         pk=group.pk,
@@ -203,12 +223,7 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
         .prefetch_related(
             "allergens",
             "dietary_tags",
-            Prefetch(
-                "item_groups",
-                queryset=MenuItemModifierGroup.objects.select_related("group").prefetch_related(
-                    Prefetch("group__options", queryset=ModifierOption.objects.order_by("sort_order", "id"))
-                ),
-            ),
+            item_groups_prefetch(),
         )
         .order_by("sort_order", "name")
     )
@@ -240,7 +255,7 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
                         category_name=category.name,
                         allergens=tuple(allergen.name for allergen in item.allergens.all()),
                         dietary_tags=tuple(tag.name for tag in item.dietary_tags.all()),
-                        groups=tuple(_group_view(link, options_short) for link in item.item_groups.all()),
+                        groups=tuple(group_view(link, options_short) for link in item.item_groups.all()),
                         allergen_codes=frozenset(allergen.code for allergen in item.allergens.all()),
                         dietary_codes=frozenset(tag.code for tag in item.dietary_tags.all()),
                     )

@@ -2,6 +2,10 @@
 
 It is priced afresh from the menu on every view, so a price change or an 86
 shows up in the cart at once and a tampered session cannot lower a price.
+The menu here is the cached snapshot of the current menu version (menu.cache,
+bumped after every change that commits), the same for every visitor: the
+cart's checks cost no query. Placing the order prices it again from the
+database (orders.services.order_place), and that price is the one charged.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.base import SessionBase
 
-from orders.pricing import CartLine, price_lines, price_lines_each
+from menu.cache import MenuSnapshot
+from menu.selectors import menu_current
+from orders.pricing import CartLine, PricedLine, price_lines, price_lines_each
 from restaurant.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -22,12 +28,29 @@ SESSION_KEY = "cart"
 
 
 class SessionCart:
-    def __init__(self, session: SessionBase, *, specials_allowed: bool = False) -> None:
+    def __init__(
+        self, session: SessionBase, *, specials_allowed: bool = False, menu: MenuSnapshot | None = None
+    ) -> None:
         self.session = session
         # Whether this request may hold VIP specials (menu.specials); changes are priced with it.
         self.specials_allowed = specials_allowed
+        # The request's menu snapshot, if it has one already; else read when first priced.
+        self._menu = menu
         raw = session.get(SESSION_KEY)
         self._lines: list[dict[str, Any]] = raw if isinstance(raw, list) else []
+
+    @property
+    def menu(self) -> MenuSnapshot:
+        if self._menu is None:
+            self._menu = menu_current()
+        return self._menu
+
+    def _price(self, lines: list[CartLine]) -> list[PricedLine]:
+        return price_lines(lines, specials_allowed=self.specials_allowed, menu=self.menu)
+
+    def priced_each(self, lines: list[CartLine]) -> list[PricedLine | ApplicationError]:
+        """Each line as the menu prices it now, or why it cannot be had (an 86, a special gone)."""
+        return price_lines_each(lines, specials_allowed=self.specials_allowed, menu=self.menu)
 
     def _save(self) -> None:
         self.session[SESSION_KEY] = self._lines
@@ -54,8 +77,10 @@ class SessionCart:
     def __len__(self) -> int:
         return sum(line.quantity for _, line in self.lines())
 
-    def add(self, line: CartLine) -> None:
+    def add(self, line: CartLine) -> PricedLine:
         """Adds a line, merging it with an identical one; raises if the result is invalid.
+
+        Returns the line as it is in the cart now, priced.
 
         Identical means the same note too: "no onions" and a plain one are
         two lines, so the kitchen sees which one the note is for.
@@ -69,12 +94,12 @@ class SessionCart:
                 and str(raw.get("note", "")) == note
             ):
                 merged = CartLine(line.item_id, int(raw["quantity"]) + line.quantity, option_ids, note)
-                price_lines([merged], specials_allowed=self.specials_allowed)
+                [priced] = self._price([merged])
                 raw["quantity"] = merged.quantity
                 self._save()
-                return
+                return priced
         candidate = CartLine(line.item_id, line.quantity, option_ids, note)
-        price_lines([*self.cart_lines(), candidate], specials_allowed=self.specials_allowed)
+        priced = self._price([*self.cart_lines(), candidate])[-1]
         self._lines.append(
             {
                 "id": secrets.token_hex(6),
@@ -85,6 +110,7 @@ class SessionCart:
             }
         )
         self._save()
+        return priced
 
     def _find(self, line_id: str) -> dict[str, Any]:
         for raw in self._lines:
@@ -96,10 +122,7 @@ class SessionCart:
         """Changes a line's quantity, and its note unless `note` is None (kept as it is)."""
         raw = self._find(line_id)
         note = str(raw.get("note", "")) if note is None else note.strip()
-        price_lines(
-            [CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]), note)],
-            specials_allowed=self.specials_allowed,
-        )
+        self._price([CartLine(int(raw["item_id"]), quantity, tuple(raw["option_ids"]), note)])
         raw["quantity"] = quantity
         raw["note"] = note
         self._save()
@@ -145,7 +168,7 @@ def cart_reorder(*, cart: SessionCart, order: Order) -> Reordered:
             note=item.note,
         )
         # Alone first: whether the menu still sells it is one question, whether the cart has room another.
-        if isinstance(price_lines_each([line], specials_allowed=cart.specials_allowed)[0], ApplicationError):
+        if isinstance(cart.priced_each([line])[0], ApplicationError):
             result.unavailable.append(label)
             continue
         try:

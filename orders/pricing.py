@@ -7,19 +7,27 @@ minimum and maximum number of choices. A VIP special is on the menu only for
 a request the flag "vip_specials" is on for (`specials_allowed`, from
 menu.specials at the door); for anyone else it is an unknown item, refused
 with the same words, and checkout prices again with the flag as it is then.
+
+The rules read an item through `PricingItem`, which two sources give: the
+cached menu snapshot (menu.cache, `menu=`), for the cart's checks and the
+prices the cart and checkout pages show, and the database as it is now (no
+`menu`), for placing an order inside its transaction. The snapshot's
+availability includes what the pantry cannot make; at placement that is the
+stock reservation's answer (menu.pantry.services.stock_reserve), not ours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 
-from menu.models import MenuItem, MenuItemModifierGroup, ModifierOption
+from menu.cache import GroupView, MenuSnapshot, group_view, item_groups_prefetch
+from menu.models import MenuItem
 from orders.coupons.models import Coupon, CouponKind
 from orders.models import LINE_NOTE_MAX_LENGTH
 from restaurant.errors import ApplicationError
@@ -35,9 +43,36 @@ class CartLine:
     note: str = ""
 
 
+class PricingItem(Protocol):
+    """An item on the menu as the rules read it: a snapshot's ItemView, or _ItemRow from the database."""
+
+    @property
+    def pk(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def price_minor(self) -> int: ...
+    @property
+    def is_available(self) -> bool: ...
+    @property
+    def is_special(self) -> bool: ...
+    @property
+    def groups(self) -> Sequence[GroupView]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemRow:
+    pk: int
+    name: str
+    price_minor: int
+    is_available: bool
+    is_special: bool
+    groups: tuple[GroupView, ...]
+
+
 @dataclass(frozen=True)
 class PricedLine:
-    item: MenuItem
+    item: PricingItem
     quantity: int
     base_price_minor: int
     unit_price_minor: int
@@ -52,20 +87,26 @@ class PricedLine:
         return ", ".join(str(m["option"]) for m in self.modifiers)
 
 
-def _items_with_groups(item_ids: set[int]) -> dict[int, MenuItem]:
-    items = (
-        MenuItem.objects.filter(pk__in=item_ids)
-        .select_related("category")
-        .prefetch_related(
-            Prefetch(
-                "item_groups",
-                queryset=MenuItemModifierGroup.objects.select_related("group").prefetch_related(
-                    Prefetch("group__options", queryset=ModifierOption.objects.order_by("sort_order", "id"))
-                ),
-            )
+def _items_from_database(item_ids: set[int]) -> dict[int, PricingItem]:
+    items = MenuItem.objects.on_menu().filter(pk__in=item_ids).prefetch_related(item_groups_prefetch())
+    return {
+        item.pk: _ItemRow(
+            pk=item.pk,
+            name=item.name,
+            price_minor=item.price_minor,
+            is_available=item.is_available,
+            is_special=item.is_special,
+            groups=tuple(group_view(link) for link in item.item_groups.all()),
         )
-    )
-    return {item.pk: item for item in items}
+        for item in items
+    }
+
+
+def _items_on_menu(item_ids: set[int], menu: MenuSnapshot | None) -> Mapping[int, PricingItem]:
+    """The lines' items that are on the menu (listed, in an active category); the others are unknown."""
+    if menu is None:
+        return _items_from_database(item_ids)
+    return {pk: item for pk in item_ids if (item := menu.item_by_pk(pk)) is not None}
 
 
 def _check_quantity(quantity: int) -> None:
@@ -93,15 +134,10 @@ def _check_note(note: str) -> str:
     return note.strip()
 
 
-def _price_one(line: CartLine, item: MenuItem | None, *, specials_allowed: bool) -> PricedLine:
+def _price_one(line: CartLine, item: PricingItem | None, *, specials_allowed: bool) -> PricedLine:
     _check_quantity(line.quantity)
     note = _check_note(line.note)
-    if (
-        item is None
-        or not item.is_listed
-        or not item.category.is_active
-        or (item.is_special and not specials_allowed)
-    ):
+    if item is None or (item.is_special and not specials_allowed):
         raise ApplicationError("That item is not on the menu.", code="unknown_item")
     if not item.is_available:
         raise ApplicationError(f"Sorry, {item.name} is sold out.", code="item_unavailable")
@@ -111,13 +147,12 @@ def _price_one(line: CartLine, item: MenuItem | None, *, specials_allowed: bool)
     option_ids = set(line.option_ids)
     modifiers: list[dict[str, object]] = []
     seen: set[int] = set()
-    for link in item.item_groups.all():
-        group = link.group
-        chosen = [option for option in group.options.all() if option.pk in option_ids]
+    for group in item.groups:
+        chosen = [option for option in group.options if option.pk in option_ids]
         seen.update(option.pk for option in chosen)
         if not group.min_choices <= len(chosen) <= group.max_choices:
             raise ApplicationError(
-                f"{item.name}: {group.name} — {group.rule_text().lower()}.",
+                f"{item.name}: {group.name} — {group.rule_text.lower()}.",
                 code="invalid_choice_count",
                 data={"group": group.name, "min": group.min_choices, "max": group.max_choices},
             )
@@ -151,10 +186,10 @@ def _price_one(line: CartLine, item: MenuItem | None, *, specials_allowed: bool)
 
 
 def price_lines_each(
-    lines: Sequence[CartLine], *, specials_allowed: bool = False
+    lines: Sequence[CartLine], *, specials_allowed: bool = False, menu: MenuSnapshot | None = None
 ) -> list[PricedLine | ApplicationError]:
     """Prices each line on its own: a line that went bad (an 86) is reported, not fatal."""
-    items = _items_with_groups({line.item_id for line in lines})
+    items = _items_on_menu({line.item_id for line in lines}, menu)
     results: list[PricedLine | ApplicationError] = []
     for line in lines:
         try:
@@ -164,14 +199,20 @@ def price_lines_each(
     return results
 
 
-def price_lines(lines: Sequence[CartLine], *, specials_allowed: bool = False) -> list[PricedLine]:
-    """Prices every line, or raises ApplicationError for the first bad one."""
+def price_lines(
+    lines: Sequence[CartLine], *, specials_allowed: bool = False, menu: MenuSnapshot | None = None
+) -> list[PricedLine]:
+    """Prices every line, or raises ApplicationError for the first bad one.
+
+    Against `menu`, the cached snapshot, for the cart; without it against the
+    database as it is now, as an order is placed.
+    """
     if len(lines) > settings.BRIGADE_MAX_CART_LINES:
         raise ApplicationError(
             f"An order can hold at most {settings.BRIGADE_MAX_CART_LINES} different lines.",
             code="too_many_lines",
         )
-    items = _items_with_groups({line.item_id for line in lines})
+    items = _items_on_menu({line.item_id for line in lines}, menu)
     return [_price_one(line, items.get(line.item_id), specials_allowed=specials_allowed) for line in lines]
 
 

@@ -190,7 +190,7 @@ def order_place(
             OrderItem.objects.bulk_create(
                 OrderItem(
                     order=order,
-                    menu_item=line.item,
+                    menu_item_id=line.item.pk,
                     name=line.item.name,
                     base_price_minor=line.base_price_minor,
                     unit_price_minor=line.unit_price_minor,

@@ -17,8 +17,8 @@ from accounts.models import Address
 from accounts.permissions import Capability, can
 from accounts.roles import Actor
 from accounts.selectors import default_address_for
-from menu.models import MenuItem
 from menu.pages import item_page, menu_page
+from menu.selectors import menu_current
 from menu.specials import specials_active
 from orders.cart import SessionCart, cart_reorder
 from orders.checkout import CheckoutStep, order_cancel_by, order_checkout
@@ -38,7 +38,7 @@ from orders.forms import (
 from orders.models import Order, OrderStatus, OrderType
 from orders.online_ordering import online_ordering_required
 from orders.pacing.selectors import Quote, pacing_quote
-from orders.pricing import CartLine, PricedLine, price_lines_each
+from orders.pricing import CartLine, PricedLine
 from orders.progress import OFF_THE_WAY, progress_steps
 from orders.selectors import order_for_viewer, orders_of_customer
 from orders.services import OrderDetails
@@ -78,16 +78,20 @@ def _form_errors(form) -> list[str]:
     return [str(message) for messages_ in form.errors.values() for message in messages_]
 
 
-def _specials_allowed(request: HttpRequest) -> bool:
+def _cart(request: HttpRequest) -> SessionCart:
+    """The visitor's cart, priced against the menu snapshot the specials flag is read from too."""
+    menu = menu_current()
     # Never a new draw from the cart or checkout: the visitor's draw is made on the menu.
-    return specials_active(request, draw=False)
+    specials = specials_active(request, draw=False, menu=menu)
+    return SessionCart(request.session, specials_allowed=specials, menu=menu)
 
 
-def _cart_context(request: HttpRequest) -> dict[str, object]:
-    cart = SessionCart(request.session)
+def _cart_context(request: HttpRequest, cart: SessionCart | None = None) -> dict[str, object]:
+    if cart is None:
+        cart = _cart(request)
     entries = cart.lines()
     rows = []
-    priced_each = price_lines_each([line for _, line in entries], specials_allowed=_specials_allowed(request))
+    priced_each = cart.priced_each([line for _, line in entries])
     for (line_id, _line), priced in zip(entries, priced_each, strict=True):
         if isinstance(priced, PricedLine):
             rows.append({"id": line_id, "priced": priced, "error": None})
@@ -112,6 +116,7 @@ def _cart_refused(request: HttpRequest, code: str, errors: list[str]) -> HttpRes
 @rate_limited("cart")
 def cart_add(request: HttpRequest) -> HttpResponseBase:
     form = AddToCartForm(request.POST)
+    cart = _cart(request)
     errors: list[str] = []
     if form.is_valid():
         line = CartLine(
@@ -121,24 +126,21 @@ def cart_add(request: HttpRequest) -> HttpResponseBase:
             note=form.cleaned_data["note"],
         )
         try:
-            SessionCart(request.session, specials_allowed=_specials_allowed(request)).add(line)
+            priced = cart.add(line)
         except ApplicationError as error:
             errors.append(error.message)
         else:
-            item = MenuItem.objects.only("name").get(pk=line.item_id)
-            messages.success(request, f"Added {line.quantity} × {item.name} to your cart.")
+            messages.success(request, f"Added {line.quantity} × {priced.item.name} to your cart.")
             return redirect("menu:index")
     else:
         errors = _form_errors(form)
     if refused := _cart_refused(request, "invalid_form" if form.errors else "invalid_line", errors):
         return refused
 
-    slug = (
-        MenuItem.objects.filter(pk=form.cleaned_data.get("item") or 0).values_list("slug", flat=True).first()
-    )
-    if slug:
+    item = cart.menu.item_by_pk(form.cleaned_data.get("item") or 0)
+    if item:
         try:
-            return item_page(request, slug=slug, errors=errors, status=400)
+            return item_page(request, slug=item.slug, errors=errors, status=400)
         except Http404:
             pass  # not on this visitor's menu (a special without the flag): as an unknown item
     return menu_page(request, errors=errors, status=400)
@@ -157,7 +159,7 @@ def cart_update(request: HttpRequest) -> HttpResponse:
     try:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
-        SessionCart(request.session, specials_allowed=_specials_allowed(request)).set_quantity(
+        _cart(request).set_quantity(
             form.cleaned_data["line"],
             form.cleaned_data["quantity"],
             form.cleaned_data["note"] if "note" in request.POST else None,
@@ -227,13 +229,16 @@ def _checkout_page(
     errors: list[str],
     status: int = 200,
     coupon_form: CouponCodeForm | None = None,
+    shopping: SessionCart | None = None,
 ) -> HttpResponse:
+    if shopping is None:
+        shopping = _cart(request)
     # The ready time and the slots are quoted for what is in the cart now.
-    quote = pacing_quote(items=sum(line.quantity for line in SessionCart(request.session).cart_lines()))
+    quote = pacing_quote(items=len(shopping))
     chosen = form["when"].value()
     if isinstance(chosen, datetime):  # a form made again from cleaned data holds the slot itself
         chosen = chosen.isoformat()
-    cart = _cart_context(request)
+    cart = _cart_context(request, shopping)
     errors = list(errors)
     coupon = _applied_coupon(request, int(cart["subtotal_minor"]), errors)  # type: ignore[call-overload]
     discount = coupon.discount_minor if coupon else 0
@@ -307,16 +312,17 @@ def _pickup_slots(quote: Quote, chosen: object) -> list[tuple[str, str, bool]]:
 @online_ordering_required
 @rate_limited("checkout")
 def checkout(request: HttpRequest) -> HttpResponse:
-    cart = SessionCart(request.session)
+    cart = _cart(request)
     if request.method in ("GET", "HEAD"):
         if not len(cart):
             messages.info(request, "Your cart is empty: add something from the menu first.")
             return redirect("orders:cart")
-        return _checkout_page(request, _checkout_form(request, initial=_checkout_initial(request)), [])
+        form = _checkout_form(request, initial=_checkout_initial(request))
+        return _checkout_page(request, form, [], shopping=cart)
 
     form = _checkout_form(request, request.POST)
     if not form.is_valid():
-        return _checkout_page(request, form, _form_errors(form), status=400)
+        return _checkout_page(request, form, _form_errors(form), status=400, shopping=cart)
     data = form.cleaned_data
     if data["checkout_token"] not in request.session.get(CHECKOUT_TOKENS_KEY, []):
         form = _checkout_form(request, initial={**data, "checkout_token": _issue_checkout_token(request)})
@@ -333,7 +339,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             absolute_url=request.build_absolute_uri,
             visitor_order_ids=_placed_orders(request),
             pickup=data["when"],
-            specials_allowed=_specials_allowed(request),
+            specials_allowed=cart.specials_allowed,
             coupon_code=_applied_code(request),
         )
     except ApplicationError as error:
@@ -346,7 +352,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             # SessionMiddleware saves nothing on a 5xx answer, and this one is a 503:
             # without saving here the fresh token would be refused as expired.
             request.session.save()
-        return _checkout_page(request, form, [error.message], status=error.status)
+        return _checkout_page(request, form, [error.message], status=error.status, shopping=cart)
     if not result.keep_cart:
         cart.clear()
         request.session.pop(COUPON_KEY, None)
@@ -455,8 +461,7 @@ def order_again(request: HttpRequest, token: str) -> HttpResponse:
         order = Order.objects.filter(tracking_token=token, customer_id=request.user.pk).first()
     if order is None:
         raise Http404("No such order.")
-    cart = SessionCart(request.session, specials_allowed=_specials_allowed(request))
-    result = cart_reorder(cart=cart, order=order)
+    result = cart_reorder(cart=_cart(request), order=order)
     if result.added:
         messages.success(
             request,

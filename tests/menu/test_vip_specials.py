@@ -145,6 +145,26 @@ def test_checkout_checks_again_after_the_flag_went_off(
     assert not Order.objects.exists()
 
 
+def test_the_cached_menu_holds_the_special_yet_a_visitor_without_the_flag_can_neither_add_nor_keep_it(
+    flag, special, vip, django_capture_on_commit_callbacks
+):
+    _set(flag, django_capture_on_commit_callbacks, everyone=None)
+    vip_client, guest = client_for(vip), Client()
+    # The VIP's cart is priced against the one snapshot everyone's is, specials and all.
+    assert add_to_cart(vip_client, special).status_code == 302
+    assert _refused_like_an_unknown_item(guest, special)
+
+    # A line smuggled into the guest's session is no better.
+    session = guest.session
+    session["cart"] = [dict(vip_client.session["cart"][0])]
+    session.save()
+    assert [row["error"] for row in guest.get("/cart/").context["rows"]] == ["That item is not on the menu."]
+    line = guest.session["cart"][0]["id"]
+    raised = guest.post(reverse("orders:cart_update"), {"line": line, "quantity": 2}, **JSON)
+    assert raised.status_code == 400 and raised.json()["error"]["code"] == "unknown_item"
+    assert guest.session["cart"][0]["quantity"] == 1
+
+
 def test_the_vip_group_follows_the_vip_tick_even_through_the_admin_form(actors, django_user_model):
     customer = actors.customer
     vip_group = Group.objects.get_or_create(name=VIP_GROUP)[0]
