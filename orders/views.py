@@ -156,10 +156,11 @@ def cart_view(request: HttpRequest) -> HttpResponse:
 @rate_limited("cart")
 def cart_update(request: HttpRequest) -> HttpResponse:
     form = CartLineForm(request.POST)
+    cart = _cart(request)
     try:
         if not form.is_valid():
             raise ApplicationError(" ".join(_form_errors(form)), code="invalid_form")
-        _cart(request).set_quantity(
+        cart.set_quantity(
             form.cleaned_data["line"],
             form.cleaned_data["quantity"],
             form.cleaned_data["note"] if "note" in request.POST else None,
@@ -168,7 +169,10 @@ def cart_update(request: HttpRequest) -> HttpResponse:
         if refused := _cart_refused(request, error.code, [error.message]):
             return refused
         return render(
-            request, "orders/cart.html", {**_cart_context(request), "errors": [error.message]}, status=400
+            request,
+            "orders/cart.html",
+            {**_cart_context(request, cart), "errors": [error.message]},
+            status=400,
         )
     messages.success(request, "Cart updated.")
     return redirect("orders:cart")
@@ -227,12 +231,11 @@ def _checkout_page(
     request: HttpRequest,
     form: CheckoutForm,
     errors: list[str],
+    *,
+    shopping: SessionCart,
     status: int = 200,
     coupon_form: CouponCodeForm | None = None,
-    shopping: SessionCart | None = None,
 ) -> HttpResponse:
-    if shopping is None:
-        shopping = _cart(request)
     # The ready time and the slots are quoted for what is in the cart now.
     quote = pacing_quote(items=len(shopping))
     chosen = form["when"].value()
@@ -326,9 +329,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     if data["checkout_token"] not in request.session.get(CHECKOUT_TOKENS_KEY, []):
         form = _checkout_form(request, initial={**data, "checkout_token": _issue_checkout_token(request)})
-        return _checkout_page(
-            request, form, ["This checkout form has expired. Check your order and send it again."], status=400
-        )
+        expired = ["This checkout form has expired. Check your order and send it again."]
+        return _checkout_page(request, form, expired, status=400, shopping=cart)
     details = OrderDetails.from_data(data)
     try:
         result = order_checkout(
@@ -371,8 +373,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
 def checkout_coupon(request: HttpRequest) -> HttpResponse:
     """Applies a coupon code to the checkout: the door a code guesser meets, behind its own budget."""
     form = CouponCodeForm(request.POST)
+    cart = _cart(request)
     if form.is_valid():
-        subtotal = int(_cart_context(request)["subtotal_minor"])  # type: ignore[call-overload]
+        subtotal = int(_cart_context(request, cart)["subtotal_minor"])  # type: ignore[call-overload]
         user_id = request.user.pk if request.user.is_authenticated else None
         applied = coupon_quote(code=form.cleaned_data["code"], subtotal_minor=subtotal, customer_id=user_id)
         if applied is not None:
@@ -386,7 +389,7 @@ def checkout_coupon(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return error_json(400, error.code, error.message)
     form_again = _checkout_form(request, initial=_checkout_initial(request))
-    return _checkout_page(request, form_again, [error.message], status=400, coupon_form=form)
+    return _checkout_page(request, form_again, [error.message], status=400, coupon_form=form, shopping=cart)
 
 
 @require_POST
