@@ -25,7 +25,7 @@ from kitchen.services import (
     tickets_create_for_order,
     tickets_void_for_order,
 )
-from orders.models import OutboxEvent
+from orders.models import OrderStatus, OutboxEvent
 
 
 class TicketLine(TypedDict):
@@ -116,7 +116,11 @@ MESSAGES: dict[str, type] = {
 
 def tickets_with_payment(event: OutboxEvent) -> None:
     # Recorded by order_transition, whose UPDATE holds the order's row: its copy is current.
-    tickets_create_for_order(order_id=event.order_pk, locked=event.order)
+    tickets_create_for_order(
+        order_id=event.order_pk,
+        locked=event.order,
+        never_in_kitchen=event.payload.get("from") == OrderStatus.AWAITING_PAYMENT,
+    )
 
 
 def on_order_paid(event: OutboxEvent) -> None:

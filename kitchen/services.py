@@ -69,7 +69,9 @@ def _default_station() -> Station:
     return station
 
 
-def tickets_create_for_order(*, order_id: int, locked: Order | None = None) -> list[Ticket]:
+def tickets_create_for_order(
+    *, order_id: int, locked: Order | None = None, never_in_kitchen: bool = False
+) -> list[Ticket]:
     """Puts a paid order on the board: one ticket per station that cooks part of it.
 
     Runs in the paying transaction (kitchen.events), so a payment and its
@@ -83,7 +85,7 @@ def tickets_create_for_order(*, order_id: int, locked: Order | None = None) -> l
     # the publish) undoes it whole, and one round trip fewer keeps the board's wait short.
     with transaction.atomic(savepoint=False):
         order = locked or Order.objects.select_for_update().get(pk=order_id)
-        if order.status not in KITCHEN_STATUSES or order.tickets.exists():
+        if order.status not in KITCHEN_STATUSES or (not never_in_kitchen and order.tickets.exists()):
             return []
         if order.kitchen_release_at is not None and order.kitchen_release_at > timezone.now():
             # Scheduled for later: tickets_release_due puts it on the board when its time comes.

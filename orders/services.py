@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -292,31 +293,30 @@ def order_transition(
     from_status = order.status
     # A copy older than the version the caller saw is read again once the change is made.
     stale_copy = version != order.version
-    with transaction.atomic():
+    # No savepoint of its own: called inside a caller's transaction (a payment,
+    # a bump) it is undone with it, and the kitchen waits on that commit. The
+    # conflict is raised outside the block, so it leaves the caller's
+    # transaction usable.
+    with transaction.atomic(savepoint=False):
         now = timezone.now()
         updated = Order.objects.filter(pk=order.pk, status=from_status, version=version).update(
             status=to_status, version=F("version") + 1, updated_at=now
         )
-        if updated != 1:
-            raise Conflict(
-                "Someone else changed this order just now. Reload it and try again.",
-                code="stale_order",
+        if updated == 1:
+            _transition_follows(
+                order=order,
+                from_status=from_status,
+                to_status=to_status,
+                version=version,
+                now=now,
+                actor=actor,
+                reason=reason,
+                data=data,
             )
-        # The copy in hand is the row as it is now: the event's recorders (the
-        # floor's line, the kitchen's tickets) use it rather than read it again.
-        order.status, order.version, order.updated_at = to_status, version + 1, now
-        _record_event(
-            order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason, data=data
-        )
-        # The pantry before the event: the event's recorders take the live
-        # floor's and the kitchen's sequence rows, and every transaction takes
-        # ingredient rows before those, so two of them never wait on each other.
-        _stock_follows(order_id=order.pk, from_status=from_status, to_status=to_status, actor=actor)
-        outbox_record(
-            order=order,
-            topic=f"order.{to_status}",
-            # seq: the version this change produced, for live clients to spot a gap.
-            payload={"from": from_status, "actor": actor.label, "seq": version + 1},
+    if updated != 1:
+        raise Conflict(
+            "Someone else changed this order just now. Reload it and try again.",
+            code="stale_order",
         )
     if stale_copy:
         order.refresh_from_db()
@@ -327,6 +327,36 @@ def order_transition(
         extra={"order_id": order.pk, "from": from_status, "to": to_status, "actor": actor.label},
     )
     return order
+
+
+def _transition_follows(
+    *,
+    order: Order,
+    from_status: str,
+    to_status: str,
+    version: int,
+    now: datetime,
+    actor: Actor,
+    reason: str,
+    data: Mapping[str, Any] | None,
+) -> None:
+    """What a status change writes with it: the audit row, the pantry, the event and its recorders."""
+    # The copy in hand is the row as it is now: the event's recorders (the
+    # floor's line, the kitchen's tickets) use it rather than read it again.
+    order.status, order.version, order.updated_at = to_status, version + 1, now
+    _record_event(
+        order=order, from_status=from_status, to_status=to_status, actor=actor, reason=reason, data=data
+    )
+    # The pantry before the event: the event's recorders take the live
+    # floor's and the kitchen's sequence rows, and every transaction takes
+    # ingredient rows before those, so two of them never wait on each other.
+    _stock_follows(order_id=order.pk, from_status=from_status, to_status=to_status, actor=actor)
+    outbox_record(
+        order=order,
+        topic=f"order.{to_status}",
+        # seq: the version this change produced, for live clients to spot a gap.
+        payload={"from": from_status, "actor": actor.label, "seq": version + 1},
+    )
 
 
 def _stock_follows(*, order_id: int, from_status: str, to_status: str, actor: Actor) -> None:

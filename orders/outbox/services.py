@@ -98,12 +98,12 @@ def outbox_on_record(
     """Adds a recorder: a handler run in the transaction that records the topic's event.
 
     For writes that belong with the change itself (a paid order's tickets),
-    so they commit with it and are published with it. Each runs in a
-    savepoint: one that fails is logged and undone, and the change still
-    commits, so a recorder comes with a consumer, `fallback`, that does its
-    work when the event is published (an idempotent one, which finds
-    nothing left to do when the recorder succeeded); it is subscribed here,
-    in the consumers' order.
+    so they commit with it and are published with it. An event's recorders
+    run together in one savepoint: if one fails, it is logged, all of them
+    are undone, and the change still commits. So a recorder comes with a
+    consumer, `fallback`, that does its work when the event is published (an
+    idempotent one, which finds nothing left to do when the recorder
+    succeeded); it is subscribed here, in the consumers' order.
     """
     handlers = _recorders.setdefault(topic, [])
     if handler not in handlers:
@@ -133,6 +133,9 @@ class _Recorded(threading.local):
         self.event_ids: list[int] = []
         # (event id, recorder) for each recorder that succeeded: its fallback has nothing to do.
         self.succeeded: set[tuple[int, Callable[[OutboxEvent], None]]] = set()
+        # While recorders run: the events they record, each with the recorders it ran,
+        # inserted with the event that ran them once they all succeeded.
+        self.pending: list[tuple[OutboxEvent, tuple[Callable[[OutboxEvent], None], ...]]] | None = None
 
 
 _recorded = _Recorded()
@@ -148,19 +151,40 @@ def outbox_record(
     in between would only delay live pages and the kitchen. If that fails the
     event goes to the queue, whose task retries with backoff; the sweep
     publishes whatever a crash left behind.
+
+    The event and every event its recorders record are written in one
+    INSERT after the recorders ran (a payment, its floor line and its
+    tickets: one statement, not three), so an event recorded by a recorder
+    has its primary key only once the recorder's caller is done.
     """
-    event = OutboxEvent.objects.create(order=order, topic=topic, payload=payload or {})
-    _recorded.event_ids.append(event.pk)
-    transaction.on_commit(_publish_recorded)
-    for recorder in _recorders.get(topic, ()):
+    event = OutboxEvent(order=order, topic=topic, payload=payload or {})
+    recorders = tuple(_recorders.get(topic, ()))
+    if _recorded.pending is not None:
+        # Recorded by a recorder: its own recorders run in the same savepoint, and
+        # the lot is written by the outbox_record that ran the first recorder.
+        _recorded.pending.append((event, recorders))
+        for recorder in recorders:
+            recorder(event)
+        return event
+    batch: list[tuple[OutboxEvent, tuple[Callable[[OutboxEvent], None], ...]]] = [(event, ())]
+    if recorders:
+        _recorded.pending = [(event, recorders)]
         try:
             with transaction.atomic():
-                recorder(event)
+                for recorder in recorders:
+                    recorder(event)
         except Exception:
-            logger.exception("outbox recorder failed", extra={"event_id": event.pk, "topic": topic})
+            logger.exception("outbox recorder failed", extra={"topic": topic})
         else:
-            # Undone with the event itself if an enclosing savepoint rolls back: then nothing is published.
-            _recorded.succeeded.add((event.pk, recorder))
+            batch = _recorded.pending
+        finally:
+            _recorded.pending = None
+    OutboxEvent.objects.bulk_create([recorded for recorded, _ in batch])
+    for recorded, ran in batch:
+        _recorded.event_ids.append(recorded.pk)
+        # Undone with the event itself if an enclosing savepoint rolls back: then nothing is published.
+        _recorded.succeeded.update((recorded.pk, recorder) for recorder in ran)
+    transaction.on_commit(_publish_recorded)
     return event
 
 

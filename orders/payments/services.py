@@ -223,32 +223,38 @@ def tab_payment_start(
 
 def payment_webhook_handle(*, provider_name: str, event: ProviderEvent) -> str:
     """Applies one provider event, once. Returns what happened, for the log."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = PaymentWebhookEvent.objects.create(
-                    provider=provider_name, event_id=event.event_id, event_type=event.type
-                )
-        except IntegrityError:
-            # The provider sent this event before (or is sending it right now).
-            return "duplicate"
-        payment = (
-            # Only the payment's row: its order may be none (a tab's payment), and
-            # PostgreSQL locks no nullable side of an outer join.
-            Payment.objects.select_for_update(of=("self",))
-            .select_related("order")
-            .filter(provider=provider_name, provider_ref=event.provider_ref)
-            .first()
-        )
-        if payment is None:
-            outcome = "unknown_payment"
-        elif event.type == PAYMENT_SUCCEEDED:
-            outcome = _payment_succeeded(payment, event)
-        else:
-            outcome = _payment_failed(payment)
-        record.payment = payment
-        record.outcome = outcome
-        record.save(update_fields=["payment", "outcome"])
+    try:
+        with transaction.atomic():
+            payment = (
+                # Only the payment's row: its order may be none (a tab's payment), and
+                # PostgreSQL locks no nullable side of an outer join.
+                Payment.objects.select_for_update(of=("self",))
+                .select_related("order")
+                .filter(provider=provider_name, provider_ref=event.provider_ref)
+                .first()
+            )
+            if payment is None:
+                outcome = "unknown_payment"
+            elif event.type == PAYMENT_SUCCEEDED:
+                outcome = _payment_succeeded(payment, event)
+            else:
+                outcome = _payment_failed(payment)
+            # Written last, with what the event did, in the same transaction: the same
+            # event again (later, or at this very moment behind the payment's lock)
+            # fails here and undoes whatever it did. One statement where a savepoint,
+            # the row and its update were three, while the kitchen waits on this commit.
+            PaymentWebhookEvent.objects.create(
+                provider=provider_name,
+                event_id=event.event_id,
+                event_type=event.type,
+                payment=payment,
+                outcome=outcome,
+            )
+    except IntegrityError:
+        if not PaymentWebhookEvent.objects.filter(provider=provider_name, event_id=event.event_id).exists():
+            raise
+        # The provider sent this event before (or sent it twice at once).
+        return "duplicate"
     logger.info(
         "payment event handled",
         extra={"provider": provider_name, "event_type": event.type, "outcome": outcome},

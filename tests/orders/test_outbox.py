@@ -175,7 +175,7 @@ def test_a_payment_and_its_tickets_commit_together_and_are_published_in_one_go(
     assert len(mail.outbox) == 1
 
 
-def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
+def test_a_failing_recorder_undoes_its_events_recorders_and_the_change_commits(
     small_menu, own_topic, django_capture_on_commit_callbacks
 ):
     from django.db import transaction
@@ -185,11 +185,16 @@ def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
     order = _placed(small_menu)
     heard = []
 
+    def a_write_and_an_event(event: OutboxEvent) -> None:
+        Order.objects.filter(pk=event.order_pk).update(contact_phone="0100 000")
+        outbox_record(order=order, topic="test.recorded_by_a_recorder")
+
     def half_a_write_then_a_crash(event: OutboxEvent) -> None:
         Order.objects.filter(pk=event.order_pk).update(special_instructions="written by the recorder")
         raise RuntimeError("the recorder broke")
 
-    outbox_on_record(own_topic, half_a_write_then_a_crash, fallback=lambda event: heard.append(event.pk))
+    outbox_on_record(own_topic, a_write_and_an_event, fallback=lambda e: heard.append(("first", e.pk)))
+    outbox_on_record(own_topic, half_a_write_then_a_crash, fallback=lambda e: heard.append(("second", e.pk)))
 
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         event = outbox_record(order=order, topic=own_topic, payload={"n": 1})
@@ -197,8 +202,28 @@ def test_a_failing_recorder_is_undone_alone_and_the_change_commits(
 
     order.refresh_from_db()
     assert order.contact_name == "Changed"
+    # The recorders share one savepoint: the one that succeeded is undone with the one that broke,
+    # the event it recorded too, and both fallbacks do the work at publish.
     assert order.special_instructions != "written by the recorder"
-    assert heard == [event.pk]
+    assert order.contact_phone != "0100 000"
+    assert not OutboxEvent.objects.filter(topic="test.recorded_by_a_recorder").exists()
+    assert heard == [("first", event.pk), ("second", event.pk)]
+    assert OutboxEvent.objects.get(pk=event.pk).published_at is not None
+
+
+def test_a_payment_its_floor_line_and_its_tickets_are_written_in_one_insert(small_menu):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = _placed(small_menu)
+
+    with CaptureQueriesContext(connection) as captured:
+        order_transition(order=order, to_status=OrderStatus.PAID, actor=TILL)
+
+    inserts = [q["sql"] for q in captured if q["sql"].startswith('INSERT INTO "orders_outboxevent"')]
+    assert len(inserts) == 1
+    topics = list(OutboxEvent.objects.filter(order=order).order_by("id").values_list("topic", flat=True))[2:]
+    assert topics == ["order.paid", "floor.orders", "kitchen.tickets"]
 
 
 def test_a_recorders_fallback_is_skipped_where_the_recorder_was_seen_to_succeed(
@@ -209,10 +234,9 @@ def test_a_recorders_fallback_is_skipped_where_the_recorder_was_seen_to_succeed(
     from orders.outbox.services import outbox_on_record, outbox_record
 
     order = _placed(small_menu)
-    recorded, fallbacks = [], []
-    outbox_on_record(
-        own_topic, lambda event: recorded.append(event.pk), fallback=lambda e: fallbacks.append(e.pk)
-    )
+    recorded: list[OutboxEvent] = []
+    fallbacks = []
+    outbox_on_record(own_topic, recorded.append, fallback=lambda e: fallbacks.append(e.pk))
 
     # When the event is recorded and published by the process that made it
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -220,7 +244,8 @@ def test_a_recorders_fallback_is_skipped_where_the_recorder_was_seen_to_succeed(
 
     # Then the recorder did the work and its fallback was skipped, no query asked
     # (published elsewhere, the fallback runs: tests/orders/test_worker.py, the sweep)
-    assert (recorded, fallbacks) == ([event.pk], [])
+    assert (recorded, fallbacks) == ([event], [])
+    assert event.pk is not None
 
 
 def test_an_event_about_no_order_is_recorded_and_published(own_topic, django_capture_on_commit_callbacks):
