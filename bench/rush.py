@@ -2,8 +2,9 @@
 
     make bench-rush                                   # 20 customers for 60 s
     .venv/bin/python bench/rush.py --customers 50 --seconds 90
+    .venv/bin/python bench/rush.py --web-workers 4    # gunicorn with 4 sync workers
 
-The production set-up on one machine: gunicorn (2 workers) for the pages,
+The production set-up on one machine: gunicorn (2 workers, `--web-workers`) for the pages,
 one daphne for the sockets, one Celery worker (2 processes), this machine's
 PostgreSQL and Redis. The database `brigade_bench` is dropped and made
 again, and Redis database 5 is flushed (as bench/live_fanout.py does). The
@@ -168,6 +169,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds not counted at the start")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn's sync workers")
     options = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="brigade-rush-"))
@@ -190,7 +192,7 @@ def main() -> None:
     env["BRIGADE_BASE_URL"] = f"http://127.0.0.1:{http_port}"
     env["SANDBOX_WEBHOOK_URL"] = f"http://127.0.0.1:{http_port}/webhooks/payments/sandbox/"
     processes = [
-        launch(gunicorn_command(http_port), env, var_dir / "gunicorn.log"),
+        launch(gunicorn_command(http_port, workers=options.web_workers), env, var_dir / "gunicorn.log"),
         launch([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(ws_port), "restaurant.asgi:application"],
                env, var_dir / "daphne.log"),
         launch(WORKER_COMMAND, env, var_dir / "worker.log"),
@@ -250,6 +252,7 @@ def main() -> None:
     results = {
         "command": " ".join(["bench/rush.py", *sys.argv[1:]]),
         "customers": options.customers,
+        "web_workers": options.web_workers,
         "seconds": round(duration, 1),
         "orders_paid": measured.paid,
         "orders_per_second": round(measured.paid / duration, 2),
