@@ -127,7 +127,7 @@ def order_checkout(
         tab_url = reverse("orders:tab_bill", kwargs={"tab_id": tab.pk})
         return CheckoutResult(order, CheckoutStep.ON_TAB, tab_url, keep_cart=False)
     try:
-        session = payment_start(order=order, return_url=absolute_url(order_url))
+        session = payment_start(order=order, return_url=absolute_url(order_url), new_order=True)
     except PaymentsUnavailable as error:
         # Nothing half-made: the order goes, the cart stays for a later try.
         order_cancel(order=order, actor=Actor.system("payments"), reason="payments unavailable at checkout")

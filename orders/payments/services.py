@@ -127,16 +127,18 @@ def _call_provider(function: Any, **kwargs: Any) -> Any:
 # ------------------------------------------------------------------ paying
 
 
-def payment_start(*, order: Order, return_url: str) -> CheckoutSession:
+def payment_start(*, order: Order, return_url: str, new_order: bool = False) -> CheckoutSession:
     """Opens a checkout at the provider for what the order still owes.
 
     The Payment row is written only once the provider has answered, so a
     failing or open-circuit provider leaves nothing half-created.
+    `new_order`: the caller made the order in this request, so this is its
+    first attempt and there are no payments to count.
     """
     if order.status != OrderStatus.AWAITING_PAYMENT:
         raise Conflict("This order is not waiting for payment.", code="not_awaiting_payment")
     provider = get_provider()
-    attempt = order.payments.count() + 1
+    attempt = 1 if new_order else order.payments.count() + 1
     session: CheckoutSession = _call_provider(
         provider.create_checkout,
         charge=charge_for_order(order),
