@@ -19,7 +19,10 @@ from orders.state import (
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
     return queryset.prefetch_related(
-        "items", Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id"))
+        "items",
+        Prefetch("events", queryset=OrderEvent.objects.order_by("created_at", "id")),
+        # Newest first: the order page reads the last attempt and every payment's refund from this one query.
+        Prefetch("payments", queryset=Payment.objects.order_by("-created_at", "-id")),
     )
 
 
