@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from orders.models import Order, OrderEvent, OrderEventKind, OrderItem, OrderStatus
+from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
 from orders.pacing.models import SLOT_MINUTES, KitchenPacing, OpeningHours
 from orders.state import FINAL_STATUSES
 
@@ -171,30 +171,26 @@ def slots_in(windows: Iterable[Window], *, not_before: datetime, until: datetime
 
 
 def slot_loads(starts: Iterable[datetime]) -> dict[datetime, tuple[int, int]]:
-    """Orders and items already booked into each slot (cancelled and refunded ones free theirs)."""
+    """Orders and items already booked into each slot (cancelled and refunded ones free theirs).
+
+    One grouped query over the orders and their lines (an outer join, so an
+    order counts even without lines; every order has one, order_place refuses
+    an empty cart): orders counted distinct, since each line is a row.
+    """
     starts = list(starts)
     if not starts:
         return {}
     live = [s for s in OrderStatus.values if s not in FINAL_STATUSES]
-    orders = dict(
-        Order.objects.filter(
+    loads = {
+        start: (orders, items or 0)
+        for start, orders, items in Order.objects.filter(
             status__in=live, slot_starts_at__gte=min(starts), slot_starts_at__lte=max(starts)
         )
         .values("slot_starts_at")
-        .annotate(n=Count("id"))
-        .values_list("slot_starts_at", "n")
-    )
-    items = dict(
-        OrderItem.objects.filter(
-            order__status__in=live,
-            order__slot_starts_at__gte=min(starts),
-            order__slot_starts_at__lte=max(starts),
-        )
-        .values("order__slot_starts_at")
-        .annotate(n=Sum("quantity"))
-        .values_list("order__slot_starts_at", "n")
-    )
-    return {start: (orders.get(start, 0), items.get(start) or 0) for start in starts}
+        .annotate(orders_in=Count("id", distinct=True), items_in=Sum("items__quantity"))
+        .values_list("slot_starts_at", "orders_in", "items_in")
+    }
+    return {start: loads.get(start, (0, 0)) for start in starts}
 
 
 def has_room(rules: KitchenPacing, load: tuple[int, int], items: int) -> bool:
@@ -242,16 +238,16 @@ def recent_prep_minutes(*, default: int) -> int:
 def kitchen_load(*, now: datetime) -> tuple[int, int]:
     """Orders the kitchen is cooking or has yet to start (paid, or on a table's tab), and their items.
 
-    Scheduled ones count once due.
+    Scheduled ones count once due. One query, as slot_loads: orders counted
+    distinct over their lines.
     """
     cooking = Q(status__in=(OrderStatus.PAID, OrderStatus.ON_TAB, OrderStatus.IN_PREPARATION)) & (
         Q(kitchen_release_at__isnull=True) | Q(kitchen_release_at__lte=now)
     )
-    orders = Order.objects.filter(cooking).count()
-    items = OrderItem.objects.filter(order__in=Order.objects.filter(cooking)).aggregate(n=Sum("quantity"))[
-        "n"
-    ]
-    return orders, items or 0
+    load = Order.objects.filter(cooking).aggregate(
+        orders_in=Count("id", distinct=True), items_in=Sum("items__quantity")
+    )
+    return load["orders_in"], load["items_in"] or 0
 
 
 def pacing_quote(*, items: int, now: datetime | None = None) -> Quote:
