@@ -1,7 +1,8 @@
 """The menu as customers see it, built once per menu version and shared through the cache.
 
 What the menu shows is read from the database once per *menu version*, a
-random token in the default cache (Redis in production). Every write that
+random token in the default cache (Redis in production; restaurant.cache_versions
+is the mechanism, which the kitchen's pacing rules use too). Every write that
 changes what the menu shows calls `menu_changed()`, which replaces the token
 after the transaction commits (menu.signals wires the models and the
 "vip_specials" flag to it), so the next request on any instance sees the new
@@ -23,19 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Set
 from dataclasses import dataclass, field, fields
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Prefetch
 from django.urls import reverse
-from django_redis.exceptions import ConnectionInterrupted
 from waffle import get_waffle_flag_model
 from waffle.models import AbstractBaseFlag
 
@@ -43,14 +40,19 @@ from menu.changes import menu_listeners_after_commit
 from menu.flags import VIP_SPECIALS_FLAG
 from menu.models import Allergen, Category, DietaryTag, MenuItem, MenuItemModifierGroup, ModifierOption
 from menu.pantry.selectors import items_out_of_stock, options_out_of_stock
+from restaurant.cache_versions import (
+    CACHE_ERRORS,
+    cache_version,
+    cache_version_bump,
+    cache_version_bump_after_commit,
+    cache_version_key,
+)
 
 logger = logging.getLogger(__name__)
 
-# What a cache that has gone away raises (django-redis re-raises redis-py's
-# own errors unless told to ignore them; a refused socket can surface as OSError).
-CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, ConnectionInterrupted, OSError)
-
-VERSION_KEY = "menu:version"
+# The menu's version (restaurant.cache_versions): what every kept snapshot and page is keyed by.
+MENU_VERSION = "menu"
+VERSION_KEY = cache_version_key(MENU_VERSION)
 # Counts the builds of a shared snapshot: how often the database was read for
 # the menu (operations, and the stampede test, read it).
 REBUILDS_KEY = "menu:rebuilds"
@@ -279,13 +281,12 @@ def menu_snapshot_build(*, version: str | None) -> MenuSnapshot:
 
 
 def menu_version_bump() -> None:
-    """Makes every instance read the menu afresh on its next request."""
-    try:
-        cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
-    except CACHE_ERRORS:
-        # The snapshots expire (MENU_CACHE_SECONDS), which bounds how long a
-        # change lost here can go unseen once the cache is back.
-        logger.warning("menu version not bumped: cache unreachable", exc_info=True)
+    """Makes every instance read the menu afresh on its next request.
+
+    A bump lost while the cache is unreachable is bounded by the snapshots'
+    expiry (MENU_CACHE_SECONDS) once it is back.
+    """
+    cache_version_bump(MENU_VERSION)
 
 
 def menu_changed() -> None:
@@ -295,17 +296,13 @@ def menu_changed() -> None:
     were and keep that under the new version. The apps that listen to the
     menu (menu.changes: the kitchen's 86 list) are told after the bump.
     """
-    transaction.on_commit(menu_version_bump, robust=True)
+    cache_version_bump_after_commit(MENU_VERSION)
     menu_listeners_after_commit()
 
 
 def _current_version() -> str | None:
     """The menu version, made on first use; None if the cache keeps nothing (it is failing)."""
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)
-        version = cache.get(VERSION_KEY)
-    return version if isinstance(version, str) else None
+    return cache_version(MENU_VERSION)
 
 
 def menu_version_current() -> str | None:

@@ -14,9 +14,10 @@ import logging
 
 from django.http import HttpRequest
 
-from menu.cache import CACHE_ERRORS, MenuSnapshot
+from menu.cache import MenuSnapshot
 from menu.flags import VIP_SPECIALS_FLAG
 from menu.selectors import menu_current
+from restaurant.cache_versions import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

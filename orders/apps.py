@@ -17,6 +17,7 @@ class OrdersConfig(AppConfig):
         from orders.inventory import tasks as inventory_tasks  # noqa: F401
         from orders.outbox import tasks as outbox_tasks  # noqa: F401
         from orders.outbox.services import outbox_on_record, outbox_subscribe
+        from orders.pacing import signals as pacing_signals
         from orders.partners import tasks as partners_tasks  # noqa: F401
         from orders.payments import tasks as payments_tasks  # noqa: F401
         from orders.subscribers import SUBSCRIPTIONS
@@ -40,3 +41,5 @@ class OrdersConfig(AppConfig):
         page_part_register(coupon_banner_token)
         # So is the "not taking online orders" banner.
         online_ordering.connect()
+        # Every quote reads the pacing rules from the cache: their saves move its version.
+        pacing_signals.connect()

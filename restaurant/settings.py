@@ -341,6 +341,17 @@ if PRODUCTION and PARTNER_WEBHOOK_ALLOW_PRIVATE_NETWORKS:
 KITCHEN_RELEASE_SWEEP_SECONDS = env_int("KITCHEN_RELEASE_SWEEP_SECONDS", 30)
 if KITCHEN_RELEASE_SWEEP_SECONDS < 1:
     raise ImproperlyConfigured("KITCHEN_RELEASE_SWEEP_SECONDS must be at least 1.")
+# Kitchen pacing's rules and opening hours are kept in the shared cache under
+# the pacing version, which every change bumps after commit (orders/pacing/cache.py);
+# this long at most: the bound on how long a change whose bump was lost to a
+# cache outage goes unseen. The recent prep time (a median over the last
+# finished orders) is kept this long: a quote may use one that old. 0: not kept.
+PACING_CONFIG_CACHE_SECONDS = env_int("PACING_CONFIG_CACHE_SECONDS", 600)
+PACING_PREP_CACHE_SECONDS = env_float("PACING_PREP_CACHE_SECONDS", 60.0)
+if PACING_CONFIG_CACHE_SECONDS < 0 or PACING_PREP_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "PACING_CONFIG_CACHE_SECONDS and PACING_PREP_CACHE_SECONDS must not be negative."
+    )
 # Queues per concern, so a slow partner never delays a confirmation email.
 CELERY_TASK_DEFAULT_QUEUE = "orders"
 CELERY_TASK_ROUTES = {

@@ -21,7 +21,8 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from orders.models import Order, OrderEvent, OrderEventKind, OrderItem, OrderStatus
+from orders.models import Order, OrderEvent, OrderEventKind, OrderStatus
+from orders.pacing.cache import pacing_config, prep_minutes_kept
 from orders.pacing.models import SLOT_MINUTES, KitchenPacing, OpeningHours
 from orders.state import FINAL_STATUSES
 
@@ -104,8 +105,8 @@ class Quote:
 
 
 def pacing_rules() -> KitchenPacing:
-    """The location's pacing row; its defaults if a manager has not saved one."""
-    return KitchenPacing.objects.filter(pk=1).first() or KitchenPacing(pk=1)
+    """The location's pacing row; its defaults if a manager has not saved one (kept: orders.pacing.cache)."""
+    return pacing_config().rules
 
 
 def slot_floor(moment: datetime) -> datetime:
@@ -136,7 +137,10 @@ def _local_instant(day: date, hours: OpeningHours, which: Literal["opens", "clos
 def opening_windows(
     *, start: datetime, end: datetime, hours: Iterable[OpeningHours] | None = None
 ) -> list[Window]:
-    """The openings that overlap [start, end), merged where one runs into the next."""
+    """The openings that overlap [start, end), merged where one runs into the next.
+
+    Of `hours` (a quote passes the kept ones), or as the database has them.
+    """
     rows = list(OpeningHours.objects.filter(pacing_id=1) if hours is None else hours)
     if not rows:
         return [Window(slot_floor(start), slot_ceil(end))]
@@ -171,30 +175,26 @@ def slots_in(windows: Iterable[Window], *, not_before: datetime, until: datetime
 
 
 def slot_loads(starts: Iterable[datetime]) -> dict[datetime, tuple[int, int]]:
-    """Orders and items already booked into each slot (cancelled and refunded ones free theirs)."""
+    """Orders and items already booked into each slot (cancelled and refunded ones free theirs).
+
+    One grouped query over the orders and their lines (an outer join, so an
+    order counts even without lines; every order has one, order_place refuses
+    an empty cart): orders counted distinct, since each line is a row.
+    """
     starts = list(starts)
     if not starts:
         return {}
     live = [s for s in OrderStatus.values if s not in FINAL_STATUSES]
-    orders = dict(
-        Order.objects.filter(
+    loads = {
+        start: (orders, items or 0)
+        for start, orders, items in Order.objects.filter(
             status__in=live, slot_starts_at__gte=min(starts), slot_starts_at__lte=max(starts)
         )
         .values("slot_starts_at")
-        .annotate(n=Count("id"))
-        .values_list("slot_starts_at", "n")
-    )
-    items = dict(
-        OrderItem.objects.filter(
-            order__status__in=live,
-            order__slot_starts_at__gte=min(starts),
-            order__slot_starts_at__lte=max(starts),
-        )
-        .values("order__slot_starts_at")
-        .annotate(n=Sum("quantity"))
-        .values_list("order__slot_starts_at", "n")
-    )
-    return {start: (orders.get(start, 0), items.get(start) or 0) for start in starts}
+        .annotate(orders_in=Count("id", distinct=True), items_in=Sum("items__quantity"))
+        .values_list("slot_starts_at", "orders_in", "items_in")
+    }
+    return {start: loads.get(start, (0, 0)) for start in starts}
 
 
 def has_room(rules: KitchenPacing, load: tuple[int, int], items: int) -> bool:
@@ -207,8 +207,19 @@ def has_room(rules: KitchenPacing, load: tuple[int, int], items: int) -> bool:
 def recent_prep_minutes(*, default: int) -> int:
     """The median minutes from reaching the kitchen to ready, over the last finished orders.
 
-    Read from the audit trail: the first "ready" of each order, from when it
-    was paid or, scheduled, released to the kitchen, whichever came later.
+    Measured at most PACING_PREP_CACHE_SECONDS ago (orders.pacing.cache);
+    `default` when too few orders have finished, applied to what is kept so
+    a manager's new default shows at once.
+    """
+    measured = prep_minutes_kept(_prep_minutes_measured)
+    return default if measured is None else measured
+
+
+def _prep_minutes_measured() -> int | None:
+    """The median from the audit trail (3 queries); None with too few finished orders.
+
+    The first "ready" of each order, from when it was paid or, scheduled,
+    released to the kitchen, whichever came later.
     """
     ready = list(
         OrderEvent.objects.filter(kind=OrderEventKind.STATUS_CHANGED, to_status=OrderStatus.READY)
@@ -235,23 +246,23 @@ def recent_prep_minutes(*, default: int) -> int:
         started = max(paid_at[order_id], released.get(order_id) or paid_at[order_id])
         samples.append(max((ready_at[order_id] - started).total_seconds() / 60, 0.0))
     if len(samples) < FEWEST_SAMPLES:
-        return default
+        return None
     return min(max(math.ceil(statistics.median(samples)), 1), 240)
 
 
 def kitchen_load(*, now: datetime) -> tuple[int, int]:
     """Orders the kitchen is cooking or has yet to start (paid, or on a table's tab), and their items.
 
-    Scheduled ones count once due.
+    Scheduled ones count once due. One query, as slot_loads: orders counted
+    distinct over their lines.
     """
     cooking = Q(status__in=(OrderStatus.PAID, OrderStatus.ON_TAB, OrderStatus.IN_PREPARATION)) & (
         Q(kitchen_release_at__isnull=True) | Q(kitchen_release_at__lte=now)
     )
-    orders = Order.objects.filter(cooking).count()
-    items = OrderItem.objects.filter(order__in=Order.objects.filter(cooking)).aggregate(n=Sum("quantity"))[
-        "n"
-    ]
-    return orders, items or 0
+    load = Order.objects.filter(cooking).aggregate(
+        orders_in=Count("id", distinct=True), items_in=Sum("items__quantity")
+    )
+    return load["orders_in"], load["items_in"] or 0
 
 
 def pacing_quote(*, items: int, now: datetime | None = None) -> Quote:
@@ -263,7 +274,8 @@ def pacing_quote(*, items: int, now: datetime | None = None) -> Quote:
     the kitchen would close first; later slots stay on offer.
     """
     now = now or timezone.now()
-    rules = pacing_rules()
+    config = pacing_config()
+    rules = config.rules
     prep = recent_prep_minutes(default=rules.default_prep_minutes)
     load_orders, load_items = kitchen_load(now=now)
     queued_slots = load_orders // rules.orders_per_slot
@@ -271,7 +283,7 @@ def pacing_quote(*, items: int, now: datetime | None = None) -> Quote:
         queued_slots = max(queued_slots, load_items // rules.items_per_slot)
     earliest = now + timedelta(minutes=prep) + queued_slots * SLOT
 
-    windows = opening_windows(start=now, end=now + timedelta(days=NEXT_OPENING_DAYS))
+    windows = opening_windows(start=now, end=now + timedelta(days=NEXT_OPENING_DAYS), hours=config.hours)
     starts = slots_in(windows, not_before=slot_floor(earliest), until=now + timedelta(days=NEXT_OPENING_DAYS))
     horizon = now + timedelta(days=rules.schedule_days_ahead)
     first_later = next((s for s in starts if s >= earliest), None)

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from orders.pacing.cache import pacing_changed
 from orders.pacing.models import KitchenPacing, OpeningHours, Weekday
 
 MIDNIGHT = time(0, 0)
@@ -47,4 +48,5 @@ class Command(BaseCommand):
             OpeningHours(pacing=pacing, weekday=day, opens=MIDNIGHT, closes=MIDNIGHT)
             for day in Weekday.values
         )
+        pacing_changed()  # bulk_create sends no signal (orders.pacing.signals)
         self.stdout.write(self.style.SUCCESS("Demo kitchen open all day, every day."))
