@@ -18,7 +18,7 @@ the menu nor reaches the boards at every checkout.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -28,6 +28,7 @@ from accounts.roles import Actor
 from menu.cache import menu_changed
 from menu.pantry.models import MAX_QUANTITY, QUANTITY_PLACES, Ingredient, MovementKind, StockMovement
 from menu.pantry.selectors import (
+    Need,
     Portion,
     availability_thresholds,
     recipe_needs,
@@ -193,40 +194,49 @@ def stock_reserve(*, order_id: int, portions: Sequence[Portion], actor: Actor) -
     needs = recipe_needs(portions=portions)
     if not needs:
         return {}
-    with transaction.atomic():
+    # No savepoint of its own: the order's transaction is undone whole when this refuses,
+    # and the refusal is raised outside the block, which wrote nothing then.
+    with transaction.atomic(savepoint=False):
         locked = _locked(needs)
         short = sorted(
             (locked[pk] for pk, need in needs.items() if locked[pk].available < need.quantity),
             key=lambda ingredient: ingredient.name,
         )
-        if short:
-            items = sorted({name for ingredient in short for name in needs[ingredient.pk].names})
-            ingredients = [ingredient.name for ingredient in short]
-            raise OutOfStock(
-                f"Sorry, we have run out of what {_and(items)} {'needs' if len(items) == 1 else 'need'} "
-                f"({_and([name.lower() for name in ingredients])}). "
-                "Take it out of your cart or choose something else.",
-                data={"items": items, "ingredients": ingredients},
-            )
-        changes, movements = [], []
-        for pk in sorted(needs):
-            ingredient, quantity = locked[pk], needs[pk].quantity
-            before = ingredient.available
-            ingredient.reserved += quantity
-            changes.append((pk, before, ingredient.available))
-            movements.append(
-                _movement(
-                    ingredient=ingredient,
-                    kind=MovementKind.RESERVATION,
-                    reserved_change=quantity,
-                    order_id=order_id,
-                    actor=actor,
-                    reason="order placed",
-                )
-            )
-        _write(list(locked.values()), movements)
-        _menu_changed_if_crossed(changes)
+        if not short:
+            _reserve(locked=locked, needs=needs, order_id=order_id, actor=actor)
+    if short:
+        items = sorted({name for ingredient in short for name in needs[ingredient.pk].names})
+        ingredients = [ingredient.name for ingredient in short]
+        raise OutOfStock(
+            f"Sorry, we have run out of what {_and(items)} {'needs' if len(items) == 1 else 'need'} "
+            f"({_and([name.lower() for name in ingredients])}). "
+            "Take it out of your cart or choose something else.",
+            data={"items": items, "ingredients": ingredients},
+        )
     return {pk: need.quantity for pk, need in needs.items()}
+
+
+def _reserve(
+    *, locked: dict[int, Ingredient], needs: Mapping[int, Need], order_id: int, actor: Actor
+) -> None:
+    changes, movements = [], []
+    for pk in sorted(needs):
+        ingredient, quantity = locked[pk], needs[pk].quantity
+        before = ingredient.available
+        ingredient.reserved += quantity
+        changes.append((pk, before, ingredient.available))
+        movements.append(
+            _movement(
+                ingredient=ingredient,
+                kind=MovementKind.RESERVATION,
+                reserved_change=quantity,
+                order_id=order_id,
+                actor=actor,
+                reason="order placed",
+            )
+        )
+    _write(list(locked.values()), movements)
+    _menu_changed_if_crossed(changes)
 
 
 def _and(names: Sequence[str]) -> str:

@@ -59,24 +59,34 @@ def slot_book(*, pickup: Pickup, items: int, quote: Quote | None = None) -> Book
     earliest ready time on (KitchenRefused when the kitchen is full or
     closed). A picked slot must be one the quote offers: a past, closed,
     misaligned or too distant time is refused (400), a full one is a
-    Conflict (409). Nothing is written when it raises.
+    Conflict (409). It raises before writing anything, or after only
+    taking slots' row locks in the caller's transaction, which then makes
+    no order and is rolled back.
     """
     quote = quote or pacing_quote(items=items)
-    with transaction.atomic():
-        if pickup == ASAP:
-            if quote.refusal_code:
-                raise KitchenRefused(quote.refusal, code=quote.refusal_code)
-            # Earliest first, so two checkouts lock slots in the same order and never deadlock;
-            # a slot another checkout filled meanwhile stays locked (harmlessly) until commit.
-            for starts_at in quote.asap_slots:
-                if _slot_lock_has_room(starts_at=starts_at, items=items, rules=quote.rules):
-                    return Booking(starts_at, max(round_up_promise(quote.earliest_ready), starts_at), None)
-            raise KitchenRefused(KITCHEN_FULL, code="kitchen_full")
-        offer = quote.slot(pickup) if isinstance(pickup, datetime) else None
-        if offer is None:
-            raise ApplicationError(SLOT_UNAVAILABLE, code="slot_unavailable")
-        if not offer.has_room or not _slot_lock_has_room(
-            starts_at=offer.starts_at, items=items, rules=quote.rules
-        ):
-            raise Conflict(SLOT_FULL, code="slot_full")
-        return Booking(offer.starts_at, offer.starts_at, quote.release_for(offer.starts_at))
+    # No savepoint of its own (the caller's transaction holds the order it books),
+    # and the refusal is raised outside the block, so that transaction stays usable.
+    with transaction.atomic(savepoint=False):
+        booking = _slot_take(pickup=pickup, items=items, quote=quote)
+    if isinstance(booking, ApplicationError):
+        raise booking
+    return booking
+
+
+def _slot_take(*, pickup: Pickup, items: int, quote: Quote) -> Booking | ApplicationError:
+    if pickup == ASAP:
+        if quote.refusal_code:
+            return KitchenRefused(quote.refusal, code=quote.refusal_code)
+        # Earliest first, so two checkouts lock slots in the same order and never deadlock;
+        # a slot another checkout filled meanwhile stays locked (harmlessly) until commit.
+        for starts_at in quote.asap_slots:
+            if _slot_lock_has_room(starts_at=starts_at, items=items, rules=quote.rules):
+                return Booking(starts_at, max(round_up_promise(quote.earliest_ready), starts_at), None)
+        return KitchenRefused(KITCHEN_FULL, code="kitchen_full")
+    offer = quote.slot(pickup) if isinstance(pickup, datetime) else None
+    if offer is None:
+        return ApplicationError(SLOT_UNAVAILABLE, code="slot_unavailable")
+    room = offer.has_room and _slot_lock_has_room(starts_at=offer.starts_at, items=items, rules=quote.rules)
+    if not room:
+        return Conflict(SLOT_FULL, code="slot_full")
+    return Booking(offer.starts_at, offer.starts_at, quote.release_for(offer.starts_at))
