@@ -103,7 +103,10 @@ def outbox_on_record(
     are undone, and the change still commits. So a recorder comes with a
     consumer, `fallback`, that does its work when the event is published (an
     idempotent one, which finds nothing left to do when the recorder
-    succeeded); it is subscribed here, in the consumers' order.
+    succeeded); it is subscribed here, in the consumers' order. What a
+    recorder records is written once it returns (outbox_record), so a
+    recorder never catches the failure of a block it recorded in: the
+    event would outlive the rollback.
     """
     handlers = _recorders.setdefault(topic, [])
     if handler not in handlers:
