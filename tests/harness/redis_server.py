@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -42,3 +43,17 @@ def start_redis(port: int, workdir: Path, processes: Processes) -> Process:
 
     process.wait_ready(answers, timeout=SERVER_START_SECONDS, what=f"redis-server answering on port {port}")
     return process
+
+
+def caches_on(caches: dict[str, Any], port: int) -> dict[str, dict[str, Any]]:
+    """Every cache alias the product has, on the redis-server at `port`, shaped as the settings shape them."""
+    own = {
+        **caches["default"],
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{port}/0",
+    }
+    return {
+        **caches,
+        "default": own,
+        "waffle": {**own, "OPTIONS": {**own.get("OPTIONS", {}), "IGNORE_EXCEPTIONS": True}, "TIMEOUT": 60},
+    }

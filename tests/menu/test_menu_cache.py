@@ -27,7 +27,7 @@ from tests.factories import MenuItemFactory, UserFactory
 from tests.harness import daphne as daphne_harness
 from tests.harness.daphne import answers_healthz
 from tests.harness.processes import Process, Processes, free_port
-from tests.harness.redis_server import start_redis
+from tests.harness.redis_server import caches_on, start_redis
 from tests.harness.worker import worker_env
 from tests.orders.flows import add_to_cart
 from tests.requirements import has_redis_server_program, need
@@ -253,17 +253,7 @@ def test_with_redis_gone_the_menu_is_read_from_the_database(small_menu, processe
     need(has_redis_server_program(), "needs the redis-server program")
     port = free_port()
     redis_server = start_redis(port, tmp_path, processes)
-    own = {
-        **settings.CACHES["default"],
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{port}/0",
-    }
-    # Every alias the product has, on this Redis, shaped as the settings shape them.
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": own,
-        "waffle": {**own, "OPTIONS": {**own.get("OPTIONS", {}), "IGNORE_EXCEPTIONS": True}, "TIMEOUT": 60},
-    }
+    settings.CACHES = caches_on(settings.CACHES, port)
     guest = Client()
     assert "ETag" in guest.get("/menu/")
 

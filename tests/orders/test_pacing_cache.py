@@ -25,7 +25,7 @@ from orders.services import OrderDetails, order_place, order_transition
 from tests.conftest import client_for
 from tests.harness import daphne as daphne_harness
 from tests.harness.processes import free_port
-from tests.harness.redis_server import start_redis
+from tests.harness.redis_server import caches_on, start_redis
 from tests.orders.flows import add_to_cart, checkout_token, pickup_details
 from tests.requirements import has_redis_server_program, need
 
@@ -312,16 +312,7 @@ def test_with_redis_gone_the_quote_reads_the_database(
     need(has_redis_server_program(), "needs the redis-server program")
     port = free_port()
     redis_server = start_redis(port, tmp_path, processes)
-    own = {
-        **settings.CACHES["default"],
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{port}/0",
-    }
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": own,
-        "waffle": {**own, "OPTIONS": {**own.get("OPTIONS", {}), "IGNORE_EXCEPTIONS": True}, "TIMEOUT": 60},
-    }
+    settings.CACHES = caches_on(settings.CACHES, port)
     with django_capture_on_commit_callbacks(execute=True):
         KitchenPacing.objects.get_or_create(pk=1)
     add_to_cart(client, small_menu.fries, 1)
