@@ -7,9 +7,14 @@ import re
 from django.test import Client
 from django.urls import reverse
 
+from accounts.roles import Actor
 from menu.models import MenuItem, ModifierOption
 from orders.floor.links import table_link_token
 from orders.floor.models import Table
+from orders.models import Order
+from orders.pacing.selectors import ASAP, Pickup
+from orders.pricing import CartLine
+from orders.services import OrderDetails, order_place
 
 TOKEN_FIELD = re.compile(r'name="checkout_token" value="([0-9a-f]+)"')
 
@@ -70,3 +75,14 @@ def three_lines(menu) -> dict:
 def scan_table(client: Client, table: Table):
     """Follows the link in the table's QR code, as a guest's phone camera does."""
     return client.get(reverse("orders:table_link", kwargs={"token": table_link_token(table)}))
+
+
+def place(menu, *, pickup: Pickup = ASAP, quantity: int = 1) -> Order:  # type: ignore[no-untyped-def]
+    """A guest's pickup order of fries, placed through the service (the pacing tests' order)."""
+    order, _ = order_place(
+        lines=[CartLine(menu.fries.pk, quantity)],
+        details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
+        actor=Actor.guest(),
+        pickup=pickup,
+    )
+    return order

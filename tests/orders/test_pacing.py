@@ -42,7 +42,7 @@ from orders.services import OrderDetails, order_place, order_transition
 from tests.concurrency import run_simultaneously
 from tests.conftest import client_for
 from tests.factories import UserFactory
-from tests.orders.flows import add_to_cart, checkout
+from tests.orders.flows import add_to_cart, checkout, place
 
 DUBLIN = ZoneInfo("Europe/Dublin")
 TILL = Actor.system("test-till")
@@ -74,16 +74,6 @@ def opening(weekday: int, opens: time, closes: time) -> OpeningHours:
 
 def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=DUBLIN).astimezone(UTC)  # type: ignore[misc]
-
-
-def place(menu, *, pickup=ASAP, quantity: int = 1) -> Order:  # type: ignore[no-untyped-def]
-    order, _ = order_place(
-        lines=[CartLine(menu.fries.pk, quantity)],
-        details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
-        actor=Actor.guest(),
-        pickup=pickup,
-    )
-    return order
 
 
 def paid(order: Order) -> Order:

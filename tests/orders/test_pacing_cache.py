@@ -19,14 +19,13 @@ from django.utils import timezone
 from accounts.roles import Actor
 from orders.models import KitchenPacing, OpeningHours, Order, OrderEvent, OrderStatus
 from orders.pacing.cache import pacing_config
-from orders.pacing.selectors import ASAP, KITCHEN_CLOSED, pacing_quote, slot_ceil
-from orders.pricing import CartLine
-from orders.services import OrderDetails, order_place, order_transition
+from orders.pacing.selectors import KITCHEN_CLOSED, pacing_quote, slot_ceil
+from orders.services import order_transition
 from tests.conftest import client_for
 from tests.harness import daphne as daphne_harness
 from tests.harness.processes import free_port
 from tests.harness.redis_server import caches_on, start_redis
-from tests.orders.flows import add_to_cart, checkout_token, pickup_details
+from tests.orders.flows import add_to_cart, checkout_token, pickup_details, place
 from tests.requirements import has_redis_server_program, need
 
 daphne_instance = daphne_harness.daphne_instance
@@ -37,18 +36,8 @@ READY_AT = re.compile(r'data-ready="([^"]+)"')
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def _place(menu, quantity: int = 1) -> Order:  # type: ignore[no-untyped-def]
-    order, _ = order_place(
-        lines=[CartLine(menu.fries.pk, quantity)],
-        details=OrderDetails(order_type="pickup", contact_name="Ada", contact_email="ada@example.test"),
-        actor=Actor.guest(),
-        pickup=ASAP,
-    )
-    return order
-
-
 def _cooking(menu, chef) -> Order:  # type: ignore[no-untyped-def]
-    order = order_transition(order=_place(menu), to_status=OrderStatus.PAID, actor=TILL)
+    order = order_transition(order=place(menu), to_status=OrderStatus.PAID, actor=TILL)
     return order_transition(order=order, to_status=OrderStatus.IN_PREPARATION, actor=chef)
 
 
@@ -227,7 +216,7 @@ def busy_kitchen(small_menu, actors, django_capture_on_commit_callbacks):  # typ
     chef = Actor.for_user(actors.chef)
     for _ in range(5):
         _ready(_cooking(small_menu, chef), chef, minutes=20)
-    order_transition(order=_place(small_menu), to_status=OrderStatus.PAID, actor=TILL)
+    order_transition(order=place(small_menu), to_status=OrderStatus.PAID, actor=TILL)
     return small_menu
 
 
