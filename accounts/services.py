@@ -13,7 +13,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -24,6 +23,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Address, AppSession, User
 from accounts.selectors import app_session_current
+from restaurant.cache_versions import CACHE_ERRORS
 from restaurant.errors import ApplicationError, NotFound
 
 MAX_ADDRESSES_PER_USER = 10
@@ -263,8 +263,6 @@ def app_session_refresh(*, refresh: str) -> AppTokens:
 # ---------------------------------------------------------------- socket tickets (apps' websockets)
 
 _TICKET_SALT = "brigade.socket-ticket"
-# What a cache that has gone away raises (django-redis re-raises redis-py's own errors).
-_CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
 
 def socket_ticket_issue(*, session_id: str | uuid.UUID) -> str:
@@ -288,7 +286,7 @@ def socket_ticket_redeem(*, ticket: str) -> AppSession | None:
     try:
         # The first redeemer adds the mark; anyone later finds it there.
         first = cache.add(f"socket-ticket:{claim['n']}", 1, timeout=settings.SOCKET_TICKET_SECONDS + 5)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         return None  # single use cannot be proven: the app asks for a new ticket
     if not first:
         return None
