@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from orders.live import order_group, order_snapshot
 from orders.models import Order
-from orders.selectors import order_id_for_viewer
+from orders.selectors import order_id_for_viewer, order_versions
 from restaurant.sockets import LiveStateConsumer
 
 if TYPE_CHECKING:
@@ -32,3 +33,13 @@ class OrderTrackerConsumer(LiveStateConsumer):
 
     def current_seq(self) -> int:
         return Order.objects.values_list("version", flat=True).get(pk=self.order_id)  # type: ignore[misc]
+
+    # A guest's page pings with the others of its process: one query for all their orders.
+    seqs_in_rounds = True
+
+    def seq_key(self) -> Hashable:
+        return self.order_id
+
+    @classmethod
+    def current_seqs(cls, keys: frozenset[Hashable]) -> Mapping[Any, int]:
+        return order_versions(order_ids=[key for key in keys if isinstance(key, int)])

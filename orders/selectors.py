@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 
@@ -45,6 +47,11 @@ def order_id_for_viewer(*, tracking_token: str, user: User | AnonymousUser) -> i
     if found is None or not _may_view(customer_id=found[1], user=user):
         return None
     return found[0]
+
+
+def order_versions(*, order_ids: Iterable[int]) -> dict[int, int]:
+    """Each order's version, its live pages' seq: what a round of guests' pings asks (restaurant.sockets)."""
+    return dict(Order.objects.filter(pk__in=list(order_ids)).values_list("pk", "version"))
 
 
 def _may_view(*, customer_id: int | None, user: User | AnonymousUser) -> bool:

@@ -267,6 +267,10 @@ RATE_LIMIT_SHARED_RETRY_SECONDS = env_float("RATE_LIMIT_SHARED_RETRY_SECONDS", 5
 # every ping, 10 s) asks again by itself, and before its next event if that is
 # overdue: a client that never pings must not go on receiving after its right ended.
 SOCKET_RECHECK_SECONDS = env_int("SOCKET_RECHECK_SECONDS", 30)
+# A ping that finds its socket behind the database (events it has not been
+# sent) waits this long for them before the state is sent again: in a rush
+# they are usually on their way, and a board's state is the kitchen's every ticket.
+SOCKET_CATCH_UP_SECONDS = env_float("SOCKET_CATCH_UP_SECONDS", 2.0)
 # How long an app's socket ticket (POST /api/v1/sockets/ticket/) may wait to be used, once.
 SOCKET_TICKET_SECONDS = env_int("SOCKET_TICKET_SECONDS", 30)
 # Threads per web process for the sockets' database reads (the right to a

@@ -11,6 +11,24 @@ and a lost broadcast is otherwise only noticed at the next event, so the ping
 heals both within one interval. Anything else a client sends is answered with
 an error message and changes nothing.
 
+A ping is answered with the state only when the socket cannot account for
+the difference. Behind what the socket has sent it, the client has the rest
+on its way (a socket delivers in order or breaks, and a broken one is
+opened again with a snapshot): a pong. When the database is ahead of what
+the socket has sent, the events are usually on their way through the
+channel layer, a few milliseconds behind the commit; the socket waits
+SOCKET_CATCH_UP_SECONDS for them and sends the state only if they did not
+come. In a rush, with a payment a few milliseconds old at every moment,
+answering every such ping with a board's state (the kitchen's every ticket)
+cost the boards most of their latency (docs/BENCHMARKS.md).
+
+An anonymous socket's ping asks only "which seq is current?", and the
+process answers those in rounds (`SeqRounds`): every such ping of the same
+kind that arrives within PING_ROUND_SECONDS shares one query. A thousand
+guests' order pages ping a hundred times a second in a rush, and one thread
+hop and query each held up the event loop that delivers the kitchen's
+frames (docs/BENCHMARKS.md).
+
 The right to a socket is not settled at connect. Every resync and ping asks
 again, as the session and the database say now, and a socket that lost it is
 closed with 4403. A signed-in socket also joins its user's group
@@ -40,10 +58,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, TypeVar
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -199,6 +218,60 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     return database_sync_to_async(function, thread_sensitive=False, executor=_executor())
 
 
+# Anonymous sockets' pings wait this long for the others of their round.
+PING_ROUND_SECONDS = 0.1
+
+
+class SeqRounds:
+    """Answers "which seq is current?" for many sockets of one kind with one read per round.
+
+    The first question opens a round; every question asked in the next
+    PING_ROUND_SECONDS joins it, and one call of `read` (in the sockets'
+    threads) answers them all. A key `read` does not return is answered None.
+    One per event loop and kind (`for_loop`): futures belong to a loop.
+    """
+
+    _by_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, SeqRounds]]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self, read: Callable[[frozenset[Hashable]], Mapping[Any, int]]) -> None:
+        self.read = read
+        self.waiting: dict[Hashable, list[asyncio.Future[int | None]]] = {}
+        self.round: asyncio.Task[None] | None = None
+
+    async def current(self, key: Hashable) -> int | None:
+        answer: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(key, []).append(answer)
+        if self.round is None:
+            self.round = asyncio.create_task(self._run())
+        return await answer
+
+    async def _run(self) -> None:
+        await asyncio.sleep(PING_ROUND_SECONDS)
+        waiting, self.waiting, self.round = self.waiting, {}, None
+        answers = [answer for answers in waiting.values() for answer in answers]
+        try:
+            seqs = await in_thread(self.read)(frozenset(waiting))
+        except Exception as error:  # noqa: BLE001 - each waiting ping fails as its own query would have
+            for answer in answers:
+                if not answer.done():
+                    answer.set_exception(error)
+            return
+        for key, waiting_for_key in waiting.items():
+            for answer in waiting_for_key:
+                # A socket that closed meanwhile cancelled its wait.
+                if not answer.done():
+                    answer.set_result(seqs.get(key))
+
+    @classmethod
+    def for_loop(cls, kind: Any, read: Callable[[frozenset[Hashable]], Mapping[Any, int]]) -> SeqRounds:
+        rounds = cls._by_loop.setdefault(asyncio.get_running_loop(), {})
+        if kind not in rounds:
+            rounds[kind] = cls(read)
+        return rounds[kind]
+
+
 def socket_threads_close() -> None:
     """Closes the sockets' threads and their database connections (a test run's end)."""
     global _socket_threads
@@ -232,6 +305,10 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     checked_at: float = 0.0
     # Asks again when the client has not (no ping) for a while; None when the socket is not open.
     recheck: asyncio.Task[None] | None = None
+    # The highest seq this socket has sent its client, in a snapshot or an event.
+    sent_seq: int | None = None
+    # Waits for events a ping found the socket behind on, then sends the state if they did not come.
+    catch_up: asyncio.Task[None] | None = None
 
     # ---- for subclasses (run in a worker thread: they may use the ORM)
 
@@ -243,6 +320,17 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     def current_seq(self) -> int:
+        raise NotImplementedError
+
+    # A kind whose anonymous sockets' seqs can be read together says so, and
+    # gives each socket's key and the read for many keys (SeqRounds).
+    seqs_in_rounds: ClassVar[bool] = False
+
+    def seq_key(self) -> Hashable:
+        raise NotImplementedError
+
+    @classmethod
+    def current_seqs(cls, keys: frozenset[Hashable]) -> Mapping[Any, int]:
         raise NotImplementedError
 
     # ---- the protocol
@@ -281,11 +369,12 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             self.recheck = asyncio.create_task(self._recheck_when_due())
 
     async def disconnect(self, code: int) -> None:
-        if self.recheck is not None:
-            self.recheck.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.recheck
-        self.recheck = None
+        for task in (self.recheck, self.catch_up):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.recheck = self.catch_up = None
         await self._leave()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -300,21 +389,39 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.group_name, self.channel_name)
             if self.user_id is not None:
                 await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-            # One trip to the database for both questions: a thousand order
-            # pages ping a hundred times a second in a rush.
-            seq = await in_thread(self._reauthorized_seq)()
+                # One trip to the database for both questions (still allowed? which seq?).
+                seq = await in_thread(self._reauthorized_seq)()
+            else:
+                # Anonymous: its right never ends, so only the seq is asked.
+                seq = await self._current_seq_in_round()
             if seq is None:
                 await self._end("access ended")
                 return
-            self.checked_at = time.monotonic()
-            if message.get("seq") != seq:
-                await self._send_snapshot()
-            else:
-                await self.send_json({"type": "pong", "seq": seq})
+            if self.user_id is not None:
+                self.checked_at = time.monotonic()
+            await self._answer_ping(client_seq=message.get("seq"), current=seq)
         else:
             await self.send_json(
                 {"type": "error", "code": "bad_message", "message": "Send resync or ping messages only."}
             )
+
+    async def _answer_ping(self, *, client_seq: object, current: int) -> None:
+        sent = self.sent_seq
+        # The client lacks nothing the socket has not sent it already.
+        on_its_way = isinstance(client_seq, int) and sent is not None and client_seq <= sent
+        if client_seq == current or (on_its_way and sent is not None and sent >= current):
+            await self.send_json({"type": "pong", "seq": current})
+        elif on_its_way:
+            await self.send_json({"type": "pong", "seq": current})
+            if self.catch_up is None or self.catch_up.done():
+                self.catch_up = asyncio.create_task(self._catch_up_to(current))
+        else:
+            await self._send_snapshot()
+
+    async def _catch_up_to(self, seq: int) -> None:
+        await asyncio.sleep(settings.SOCKET_CATCH_UP_SECONDS)
+        if self.group_name is not None and (self.sent_seq is None or self.sent_seq < seq):
+            await self._send_snapshot()
 
     async def live_event(self, event: dict[str, Any]) -> None:
         # A broadcast already on its way when the socket lost its right is dropped.
@@ -326,7 +433,7 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
             and not await self._still_allowed()
         ):
             return
-        await self.send_json(event["message"])
+        await self._send_state(event["message"])
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         if self.group_name is None:
@@ -370,6 +477,12 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         self._log("socket closed", reason)
         await self.close(code=CLOSE_FORBIDDEN)
 
+    async def _current_seq_in_round(self) -> int | None:
+        kind = type(self)
+        if not kind.seqs_in_rounds:
+            return await in_thread(self.current_seq)()
+        return await SeqRounds.for_loop(kind, kind.current_seqs).current(self.seq_key())
+
     def _reauthorized_seq(self) -> int | None:
         """The current seq if the socket may still follow its group, else None."""
         return self.current_seq() if self._reauthorize(signed_out=False) else None
@@ -411,7 +524,14 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
         return message if isinstance(message, dict) else None
 
     async def _send_snapshot(self) -> None:
-        await self.send_json(await in_thread(self.snapshot)())
+        await self._send_state(await in_thread(self.snapshot)())
+
+    async def _send_state(self, message: dict[str, Any]) -> None:
+        # A snapshot or an event: what the client now has, or will have, up to its seq.
+        seq = message.get("seq")
+        if isinstance(seq, int) and (self.sent_seq is None or seq > self.sent_seq):
+            self.sent_seq = seq
+        await self.send_json(message)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))

@@ -11,7 +11,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
-from django.test import Client
+from django.test import Client, override_settings
 
 from kitchen.events import MESSAGES as KITCHEN_MESSAGES
 from orders.events import MESSAGES as ORDER_MESSAGES
@@ -19,6 +19,7 @@ from orders.floor.events import MESSAGES as FLOOR_MESSAGES
 from restaurant.asgi import application
 from restaurant.schemas import schema_errors
 from restaurant.sockets import MESSAGES as SOCKET_MESSAGES
+from tests.harness.processes import free_port
 
 LIVE_MESSAGES: dict[str, type] = {**SOCKET_MESSAGES, **ORDER_MESSAGES, **FLOOR_MESSAGES, **KITCHEN_MESSAGES}
 
@@ -38,6 +39,23 @@ class CheckedCommunicator(WebsocketCommunicator):
         message = await super().receive_json_from(timeout)
         assert live_message_errors(message) == [], message
         return message
+
+
+def unreachable_channel_layer() -> override_settings:
+    """The process that serves the request cannot reach Redis (the sockets keep their own layer).
+
+    What a broadcast lost in an outage looks like to the sockets: the change
+    commits, and its frame never reaches them.
+    """
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    return override_settings(
+        CHANNEL_LAYERS={
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [nowhere]},
+            }
+        }
+    )
 
 
 def socket_for(

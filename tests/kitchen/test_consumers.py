@@ -13,7 +13,7 @@ from orders.pricing import CartLine
 from tests.conftest import client_for
 from tests.kitchen.conftest import pay, place
 from tests.menu.test_admin import _run_item_action
-from tests.sockets import connects, socket_for
+from tests.sockets import connects, socket_for, unreachable_channel_layer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
@@ -121,28 +121,61 @@ def test_changes_arrive_in_order_with_contiguous_seq_and_add_up_to_a_fresh_snaps
     assert sold_out == fresh["sold_out"] == [{"name": "Fries", "why": "86"}, {"name": "Lobster", "why": "86"}]
 
 
-def test_a_ping_behind_the_board_gets_the_state_and_a_current_one_a_pong(kitchen, small_menu, actors):
+def test_a_board_that_missed_a_broadcast_gets_the_state_once_its_ping_waited_for_it(
+    kitchen, small_menu, actors, settings
+):
+    settings.SOCKET_CATCH_UP_SECONDS = 0.2
     communicator = socket_for(BOARD, user=actors.chef)
 
     async def run():
         await communicator.connect()
         snapshot = await communicator.receive_json_from()
-        # A change whose broadcast this board never heard (sent while Redis was away).
-        await database_sync_to_async(pay)(await database_sync_to_async(place)(small_menu))
-        await communicator.receive_json_from(timeout=5)
+        # A payment whose broadcast this board never heard (sent while Redis was away).
+        with unreachable_channel_layer():
+            await database_sync_to_async(pay)(await database_sync_to_async(place)(small_menu))
         await communicator.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        pong = await communicator.receive_json_from(timeout=5)
+        # The ticket's frame might still have been on its way; it was not, so the state follows.
         behind = await communicator.receive_json_from(timeout=5)
         await communicator.send_json_to({"type": "ping", "seq": behind["seq"]})
         current = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
-        return snapshot, behind, current
+        return snapshot, pong, behind, current
 
-    snapshot, behind, current = async_to_sync(run)()
+    snapshot, pong, behind, current = async_to_sync(run)()
 
+    assert pong == {"type": "pong", "seq": snapshot["seq"] + 1}
     assert behind["type"] == "board.snapshot"
     assert behind["seq"] == snapshot["seq"] + 1
     assert len(behind["tickets"]) == 1
     assert current == {"type": "pong", "seq": behind["seq"]}
+
+
+def test_a_ping_behind_only_what_the_board_was_just_sent_gets_a_pong_not_the_state(
+    kitchen, small_menu, actors, settings
+):
+    # In a rush a board pings while a ticket's frame is on its way to it: the frame is enough.
+    settings.SOCKET_CATCH_UP_SECONDS = 0.2
+    communicator = socket_for(BOARD, user=actors.chef)
+
+    async def run():
+        await communicator.connect()
+        snapshot = await communicator.receive_json_from()
+        await database_sync_to_async(pay)(await database_sync_to_async(place)(small_menu))
+        tickets = await communicator.receive_json_from(timeout=5)
+        # The ping was sent before the page applied the frame.
+        await communicator.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        pong = await communicator.receive_json_from(timeout=5)
+        # Nothing else comes: no state after the wait either.
+        quiet = await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+        return snapshot, tickets, pong, quiet
+
+    snapshot, tickets, pong, quiet = async_to_sync(run)()
+
+    assert tickets["type"] == "board.tickets" and tickets["seq"] == snapshot["seq"] + 1
+    assert pong == {"type": "pong", "seq": tickets["seq"]}
+    assert quiet is True
 
 
 @pytest.mark.parametrize("garbage", ["not json", "[1, 2]", '{"type": "drop tables"}', "x" * 5000, '"resync"'])

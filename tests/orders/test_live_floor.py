@@ -17,7 +17,7 @@ from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.conftest import client_for
 from tests.restaurant.test_socket_access import _set_roles
-from tests.sockets import connects, socket_for
+from tests.sockets import connects, socket_for, unreachable_channel_layer
 
 FLOOR = "/ws/floor/"
 HOSTILE = "<script>alert(1)</script>"
@@ -386,16 +386,21 @@ def test_every_change_reaches_the_floor_in_order_and_adds_up_to_a_fresh_snapshot
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("eager_tasks")
-def test_a_floor_behind_gets_the_state_again_and_a_current_one_a_pong(actors, small_menu, floor_tables):
+def test_a_floor_behind_gets_the_state_again_and_a_current_one_a_pong(
+    actors, small_menu, floor_tables, settings
+):
+    settings.SOCKET_CATCH_UP_SECONDS = 0.2
     floor = socket_for(FLOOR, user=actors.waiter)
 
     async def run():
         await floor.connect()
         snapshot = await floor.receive_json_from()
         # A change whose broadcast this page never saw (sent while Redis was away), then the page's ping.
-        await database_sync_to_async(_online_order)(small_menu)
-        await floor.receive_json_from(timeout=5)
+        with unreachable_channel_layer():
+            await database_sync_to_async(_online_order)(small_menu)
         await floor.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        # A pong at once; the state once the change's frame has had its time to come.
+        pong = await floor.receive_json_from(timeout=5)
         behind = await floor.receive_json_from(timeout=5)
         await floor.send_json_to({"type": "ping", "seq": behind["seq"]})
         current = await floor.receive_json_from(timeout=5)
@@ -403,10 +408,11 @@ def test_a_floor_behind_gets_the_state_again_and_a_current_one_a_pong(actors, sm
         await floor.send_json_to({"type": "resync"})
         resent = await floor.receive_json_from(timeout=5)
         await floor.disconnect()
-        return snapshot, behind, current, resent
+        return snapshot, pong, behind, current, resent
 
-    snapshot, behind, current, resent = async_to_sync(run)()
+    snapshot, pong, behind, current, resent = async_to_sync(run)()
 
+    assert pong == {"type": "pong", "seq": snapshot["seq"] + 1}
     assert behind["type"] == "floor.snapshot"
     assert behind["seq"] == snapshot["seq"] + 1 == floor_seq()
     assert len(behind["orders"]) == len(snapshot["orders"]) + 1

@@ -28,6 +28,12 @@ def _order(menu, owner=None) -> Order:
     return order
 
 
+async def connected_snapshot(socket: WebsocketCommunicator) -> dict:
+    connected, _ = await socket.connect()
+    assert connected
+    return await socket.receive_json_from()
+
+
 def _socket(order: Order, *, user=None, origin: str = "http://testserver") -> WebsocketCommunicator:
     return socket_for(f"/ws/orders/{order.tracking_token}/", user=user, origin=origin)
 
@@ -121,7 +127,10 @@ def test_a_client_that_asks_again_gets_the_current_state(small_menu):
     assert again["seq"] == 2
 
 
-def test_a_ping_behind_the_order_gets_the_state_and_a_current_one_a_pong(small_menu):
+def test_a_ping_behind_the_order_gets_the_state_once_no_event_brought_it_and_a_current_one_a_pong(
+    small_menu, settings
+):
+    settings.SOCKET_CATCH_UP_SECONDS = 0.2
     order = _order(small_menu)
     communicator = _socket(order)
 
@@ -133,14 +142,71 @@ def test_a_ping_behind_the_order_gets_the_state_and_a_current_one_a_pong(small_m
             status=OrderStatus.PAID, version=snapshot["seq"] + 1
         )
         await communicator.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        pong = await communicator.receive_json_from(timeout=5)
         behind = await communicator.receive_json_from(timeout=5)
         await communicator.send_json_to({"type": "ping", "seq": behind["seq"]})
         current = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
-        return behind, current
+        return pong, behind, current
 
-    behind, current = async_to_sync(run)()
+    pong, behind, current = async_to_sync(run)()
 
+    assert pong["type"] == "pong"
     assert behind["type"] == "order.snapshot"
     assert behind["order"]["status"] == "paid"
     assert current == {"type": "pong", "seq": behind["seq"]}
+
+
+def test_guests_pinging_at_once_are_answered_each_for_their_own_order(small_menu, settings):
+    settings.SOCKET_CATCH_UP_SECONDS = 0.2
+    # Given twelve guests following their orders, a third of which changed unheard
+    orders = [_order(small_menu) for _ in range(12)]
+    behind = {order.pk for order in orders[::3]}
+    sockets = [_socket(order) for order in orders]
+
+    async def run():
+        snapshots = [await connected_snapshot(socket) for socket in sockets]
+        for order in orders:
+            if order.pk in behind:
+                await database_sync_to_async(Order.objects.filter(pk=order.pk).update)(
+                    status=OrderStatus.PAID, version=order.version + 1
+                )
+        # When they all ping at once (their pings share one read of the database)
+        for socket, snapshot in zip(sockets, snapshots, strict=True):
+            await socket.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        pongs = [await socket.receive_json_from(timeout=5) for socket in sockets]
+        states = {
+            order.pk: await socket.receive_json_from(timeout=5)
+            for order, socket in zip(orders, sockets, strict=True)
+            if order.pk in behind
+        }
+        for socket in sockets:
+            await socket.disconnect()
+        return pongs, states
+
+    pongs, states = async_to_sync(run)()
+
+    # Then each got its own order's seq, and the ones behind their order's state after the wait
+    assert pongs == [
+        {"type": "pong", "seq": order.version + (1 if order.pk in behind else 0)} for order in orders
+    ]
+    for order in orders:
+        if order.pk in behind:
+            state = states[order.pk]
+            assert state["type"] == "order.snapshot"
+            assert (state["seq"], state["order"]["number"]) == (order.version + 1, order.number)
+
+
+def test_a_guest_socket_whose_order_is_gone_is_closed_at_its_next_ping(small_menu):
+    order = _order(small_menu)
+    socket = _socket(order)
+
+    async def run():
+        snapshot = await connected_snapshot(socket)
+        await database_sync_to_async(Order.objects.filter(pk=order.pk).delete)()
+        await socket.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        answer = await socket.receive_output(timeout=5)
+        await socket.disconnect()
+        return answer
+
+    assert async_to_sync(run)() == {"type": "websocket.close", "code": 4403}

@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -30,10 +30,9 @@ from restaurant.sessions import SessionStore
 from tests.accounts.test_people_admin import _change_form
 from tests.conftest import PASSWORD, client_for
 from tests.harness import daphne as daphne_harness
-from tests.harness.processes import free_port
 from tests.kitchen import conftest as kitchen_setup
 from tests.requirements import has_redis, need
-from tests.sockets import socket_for
+from tests.sockets import socket_for, unreachable_channel_layer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
@@ -57,19 +56,6 @@ def channel_layer(request, settings):  # type: ignore[no-untyped-def]
         layer["default"]["CONFIG"]["prefix"] = f"brigade:test:{uuid.uuid4().hex}"
         settings.CHANNEL_LAYERS = layer
     return request.param
-
-
-def _unreachable_channel_layer() -> override_settings:
-    """The process that serves the request cannot reach Redis (the sockets keep their own layer)."""
-    nowhere = f"redis://127.0.0.1:{free_port()}/0"
-    return override_settings(
-        CHANNEL_LAYERS={
-            "default": {
-                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [nowhere]},
-            }
-        }
-    )
 
 
 def _signed_in(user: User) -> Client:
@@ -108,7 +94,8 @@ async def _open(communicator: WebsocketCommunicator) -> dict:
 
 
 async def _still_open(communicator: WebsocketCommunicator) -> dict:
-    await communicator.send_json_to({"type": "ping", "seq": -1})
+    # A resync is answered with the state (after asking again for the right), or a 4403.
+    await communicator.send_json_to({"type": "resync"})
     return await communicator.receive_json_from(timeout=5)
 
 
@@ -126,7 +113,7 @@ def test_a_signed_out_chefs_board_is_closed_at_its_next_message_even_if_the_sign
     async def run():
         await _open(board)
         # When they sign out in a process that cannot reach the channel layer
-        with _unreachable_channel_layer():
+        with unreachable_channel_layer():
             signed_out = await database_sync_to_async(_sign_out)(browser)
         # and the board then asks for the state
         await board.send_json_to(message)
@@ -348,7 +335,7 @@ def test_a_signed_out_customers_order_socket_is_closed_at_its_next_ping_even_if_
 
     async def run():
         await _open(tracker)
-        with _unreachable_channel_layer():
+        with unreachable_channel_layer():
             assert await database_sync_to_async(_sign_out)(browser) == 302
         await tracker.send_json_to({"type": "ping", "seq": 0})
         answer = await tracker.receive_output(timeout=5)
