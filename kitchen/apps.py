@@ -22,7 +22,7 @@ class KitchenConfig(AppConfig):
         # Only a round taken off its tab is cancelled with tickets on the board.
         outbox_subscribe("order.cancelled", events.on_order_refunded)
         outbox_subscribe("order.completed", events.on_order_completed)
-        outbox_subscribe("kitchen.tickets", events.on_tickets_changed)
+        outbox_subscribe("kitchen.tickets", events.on_tickets_changed, live=True)
         # menu cannot tell the kitchen what it stopped selling, only that it changed.
         menu_listen(events.on_menu_changed)
-        outbox_subscribe("kitchen.sold_out", events.on_sold_out_changed)
+        outbox_subscribe("kitchen.sold_out", events.on_sold_out_changed, live=True)

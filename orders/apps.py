@@ -20,12 +20,12 @@ class OrdersConfig(AppConfig):
         from orders.pacing import signals as pacing_signals
         from orders.partners import tasks as partners_tasks  # noqa: F401
         from orders.payments import tasks as payments_tasks  # noqa: F401
-        from orders.subscribers import SUBSCRIPTIONS
+        from orders.subscribers import LIVE_CONSUMERS, SUBSCRIPTIONS
 
         # The outbox is mechanism only: orders subscribes its consumers like any other app.
         for topic, handlers in SUBSCRIPTIONS.items():
             for handler in handlers:
-                outbox_subscribe(topic, handler)
+                outbox_subscribe(topic, handler, live=handler in LIVE_CONSUMERS)
 
         # The live floor numbers every change of an order in the transaction that makes it,
         # and, should that fail, when the change is published. Registered before the
@@ -33,7 +33,7 @@ class OrdersConfig(AppConfig):
         # taken before the board's in every transaction (orders.floor.services).
         for topic in floor_events.ORDER_TOPICS:
             outbox_on_record(topic, floor_events.floor_with_order_event, fallback=floor_events.on_order_event)
-        outbox_subscribe(floor_events.FLOOR_TOPIC, floor_events.on_floor_changed)
+        outbox_subscribe(floor_events.FLOOR_TOPIC, floor_events.on_floor_changed, live=True)
 
         # The coupon in the site banner is part of every menu page: saving a coupon bumps
         # the menu version, and the banner's own window is part of each page's ETag.

@@ -49,6 +49,9 @@ def partner_deliveries_enqueue(event: OutboxEvent) -> None:
     partner_deliveries_create(event=event)
 
 
+# Consumers that only broadcast (outbox_subscribe's `live`): run right after commit.
+LIVE_CONSUMERS: frozenset[Callable[[OutboxEvent], None]] = frozenset({live_broadcast})
+
 # topic -> the order core's consumers, in order: the live page hears first, it
 # is what a waiting guest looks at. Other apps' consumers (the kitchen's) come
 # after these, since orders is installed before them.

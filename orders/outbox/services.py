@@ -10,7 +10,9 @@ An app may also react to an event inside the transaction that records it (a
 recorder, `outbox_on_record`): the kitchen makes a paid order's tickets in
 the paying transaction, so they commit with the payment and reach the
 boards in the same publish. The events a transaction records are published
-together, in one publishing transaction, right after it commits.
+together, in one publishing transaction, right after it commits; their
+live consumers (broadcasts to the pages, `live=True`) go first, from the
+events in hand, before that transaction's round trips.
 
 The outbox serves any context: an event names its order where it is about
 one, and carries whatever else it is about in its payload.
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -66,13 +69,26 @@ def outbox_enqueue(task_name: str, *args: object) -> None:
 _consumers: dict[str, list[Callable[[OutboxEvent], None]]] = {}
 # topic -> its recorders: handlers run in the recording transaction.
 _recorders: dict[str, list[Callable[[OutboxEvent], None]]] = {}
+# The consumers that only broadcast to live pages.
+_live: set[Callable[[OutboxEvent], None]] = set()
 
 
-def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None]) -> None:
-    """Adds a consumer for a topic (other apps call this from AppConfig.ready)."""
+def outbox_subscribe(topic: str, handler: Callable[[OutboxEvent], None], *, live: bool = False) -> None:
+    """Adds a consumer for a topic (other apps call this from AppConfig.ready).
+
+    `live`: the handler only broadcasts the event to live pages: it reads
+    nothing but the event, writes nothing, and logs its own failure (pages
+    heal by their ping). The process that committed the event calls it right
+    after the commit, before the publishing transaction, so a board's frame
+    does not wait for that transaction's round trips; wherever else the
+    event is published (the relay task, the sweep) it runs with the others.
+    A crash between the two sends it twice, which pages ignore by `seq`.
+    """
     handlers = _consumers.setdefault(topic, [])
     if handler not in handlers:
         handlers.append(handler)
+    if live:
+        _live.add(handler)
 
 
 @dataclass(frozen=True)
@@ -126,14 +142,22 @@ def outbox_recorders(topic: str) -> tuple[Callable[[OutboxEvent], None], ...]:
 class _Recorded(threading.local):
     """The events this thread's open transaction recorded, published together once it commits.
 
-    Every event registers its own after-commit callback, and the first that
-    runs publishes the whole list: a callback is dropped with a savepoint
-    that rolls back, so relying on the first event's alone could lose the
-    rest. Ids of rows that were rolled back find nothing to publish.
+    Every outbox_record registers its own after-commit callback, which runs
+    only if what it recorded committed (a callback is dropped with a
+    savepoint that rolls back, and with the transaction): it broadcasts its
+    events to the live pages at once. The last one publishes the whole
+    list, when it cannot be dropped (recorded outside any savepoint);
+    otherwise the first that runs does, since relying on a callback that
+    may be dropped could lose the rest. Ids of rows that were rolled back
+    find nothing to publish.
     """
 
     def __init__(self) -> None:
         self.event_ids: list[int] = []
+        # Whether the last outbox_record's callback runs whenever the transaction commits.
+        self.last_is_certain = False
+        # Events whose live consumers ran after commit (or that were published inline since).
+        self.live_done: set[int] = set()
         # (event id, recorder) for each recorder that succeeded: its fallback has nothing to do.
         self.succeeded: set[tuple[int, Callable[[OutboxEvent], None]]] = set()
         # While recorders run: the events they record, each with the recorders it ran,
@@ -187,28 +211,51 @@ def outbox_record(
         _recorded.event_ids.append(recorded.pk)
         # Undone with the event itself if an enclosing savepoint rolls back: then nothing is published.
         _recorded.succeeded.update((recorded.pk, recorder) for recorder in ran)
-    transaction.on_commit(_publish_recorded)
+    # No savepoint open (None marks an atomic block that opened none): this
+    # callback is dropped only with the whole transaction.
+    _recorded.last_is_certain = not any(transaction.get_connection().savepoint_ids)
+    transaction.on_commit(partial(_after_commit, [recorded for recorded, _ in batch]))
     return event
+
+
+def _after_commit(events: list[OutboxEvent]) -> None:
+    # Run only if these events committed: the live pages hear of them from the events in hand.
+    _broadcast_live([event for event in events if event.pk not in _recorded.live_done])
+    recorded = _recorded.event_ids
+    if recorded and (recorded[-1] == events[-1].pk or not _recorded.last_is_certain):
+        _publish_recorded()
+
+
+def _broadcast_live(events: Sequence[OutboxEvent]) -> None:
+    failed: set[int] = set()
+    for event, consumer in _in_rounds(events, live=True):
+        try:
+            consumer(event)
+        except Exception:  # noqa: BLE001 - the publishing transaction runs it again
+            logger.warning("live consumer failed", extra={"event_id": event.pk, "topic": event.topic})
+            failed.add(event.pk)
+    _recorded.live_done.update(event.pk for event in events if event.pk not in failed)
 
 
 def _publish_recorded() -> None:
     event_ids, _recorded.event_ids = _recorded.event_ids, []
-    if not event_ids:
-        return
+    live_done = frozenset(_recorded.live_done)
     try:
-        outbox_publish_batch(event_ids=event_ids)
+        outbox_publish_batch(event_ids=event_ids, live_done=live_done)
     except Exception:  # noqa: BLE001 - the change is committed; each event is published on its own
         logger.warning("outbox inline publish failed; publishing one by one", extra={"event_ids": event_ids})
         for event_id in event_ids:
-            _publish_now(event_id)
+            _publish_now(event_id, live_done=live_done)
     finally:
         # What a rolled-back transaction left here goes too: its event ids are never used again.
         _recorded.succeeded.clear()
+        # This commit's later callbacks (their events published with these) broadcast nothing more.
+        _recorded.live_done = set(event_ids)
 
 
-def _publish_now(event_id: int) -> None:
+def _publish_now(event_id: int, *, live_done: Collection[int] = ()) -> None:
     try:
-        outbox_publish(event_id=event_id)
+        outbox_publish(event_id=event_id, live_done=live_done)
     except Exception:  # noqa: BLE001 - the change is committed; the queue (or the sweep) publishes it
         logger.warning("outbox inline publish failed; handing it to the queue", extra={"event_id": event_id})
         _publish_soon(event_id)
@@ -221,16 +268,17 @@ def _publish_soon(event_id: int) -> None:
         logger.warning("outbox relay could not enqueue; the sweep will publish", extra={"event_id": event_id})
 
 
-def outbox_publish(*, event_id: int) -> bool:
+def outbox_publish(*, event_id: int, live_done: Collection[int] = ()) -> bool:
     """Publishes one event unless it is published already (or being published)."""
-    return outbox_publish_batch(event_ids=[event_id]) == 1
+    return outbox_publish_batch(event_ids=[event_id], live_done=live_done) == 1
 
 
-def outbox_publish_batch(*, event_ids: Sequence[int]) -> int:
+def outbox_publish_batch(*, event_ids: Sequence[int], live_done: Collection[int] = ()) -> int:
     """Publishes the events not published yet (nor being published), in the order they were recorded.
 
     One transaction for the lot: what one change recorded costs one publish.
-    If a consumer fails, none of them is marked published.
+    If a consumer fails, none of them is marked published. `live_done`: the
+    events whose live consumers this process ran already, after commit.
     """
     with transaction.atomic():
         # SKIP LOCKED: a sweep and a relay on the same event never both publish it.
@@ -239,7 +287,7 @@ def outbox_publish_batch(*, event_ids: Sequence[int]) -> int:
             .filter(pk__in=event_ids, published_at__isnull=True)
             .order_by("id")
         )
-        for event, consumer in _in_rounds(events):
+        for event, consumer in _in_rounds(events, skip_live_of=live_done):
             consumer(event)
         if events:
             OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
@@ -250,15 +298,27 @@ def outbox_publish_batch(*, event_ids: Sequence[int]) -> int:
     return len(events)
 
 
-def _in_rounds(events: Sequence[OutboxEvent]) -> list[tuple[OutboxEvent, Callable[[OutboxEvent], None]]]:
+def _in_rounds(
+    events: Sequence[OutboxEvent], *, live: bool | None = None, skip_live_of: Collection[int] = ()
+) -> list[tuple[OutboxEvent, Callable[[OutboxEvent], None]]]:
     """Every event's first consumer, then every event's second, and so on.
 
     Each event's consumers still run in their subscription order, and the
     live pages subscribe first (a broadcast is what a waiting guest or cook
     is looking at): a payment's tracker frame and its board frame go out
     before the confirmation email is queued or a partner looked up.
+    `live`: only the live consumers (True). `skip_live_of`: events whose
+    live consumers are left out.
     """
-    queues = [[(event, consumer) for consumer in _consumers.get(event.topic, [])] for event in events]
+    queues = [
+        [
+            (event, consumer)
+            for consumer in _consumers.get(event.topic, [])
+            if (live is None or (consumer in _live) == live)
+            and not (consumer in _live and event.pk in skip_live_of)
+        ]
+        for event in events
+    ]
     rounds = max((len(queue) for queue in queues), default=0)
     return [queue[position] for position in range(rounds) for queue in queues if position < len(queue)]
 

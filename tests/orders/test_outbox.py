@@ -142,7 +142,8 @@ def own_topic():
 
     topic = "test.thing_happened"
     yield topic
-    services._consumers.pop(topic, None)
+    for handler in services._consumers.pop(topic, []):
+        services._live.discard(handler)
     services._recorders.pop(topic, None)
 
 
@@ -262,3 +263,85 @@ def test_an_event_about_no_order_is_recorded_and_published(own_topic, django_cap
     assert event.published_at is not None
     with pytest.raises(ValueError, match="about no order"):
         _ = event.order_pk
+
+
+def _in_a_transaction() -> bool:
+    from django.db import transaction
+
+    return transaction.get_connection().in_atomic_block
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_consumers_hear_a_committed_event_before_its_publishing_transaction_and_only_once(own_topic):
+    from django.db import transaction
+
+    from orders.outbox.services import outbox_record, outbox_subscribe
+
+    # Given a topic with a broadcast and a consumer that fails once (the queue away for a moment)
+    heard = []
+    tries = []
+
+    def broadcast(event: OutboxEvent) -> None:
+        heard.append(("broadcast", event.pk, _in_a_transaction()))
+
+    def enqueue_email(event: OutboxEvent) -> None:
+        tries.append(event.pk)
+        if len(tries) == 1:
+            raise ConnectionError("the queue is away")
+        heard.append(("email", event.pk, _in_a_transaction()))
+
+    outbox_subscribe(own_topic, broadcast, live=True)
+    outbox_subscribe(own_topic, enqueue_email)
+
+    # When an event commits
+    with transaction.atomic():
+        event = outbox_record(topic=own_topic, payload={"n": 1})
+
+    # Then the broadcast went out after the commit and outside any transaction; the
+    # publish that failed was made again for the email alone, and the event is published
+    assert heard == [("broadcast", event.pk, False), ("email", event.pk, True)]
+    assert OutboxEvent.objects.get(pk=event.pk).published_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_rolled_back_with_its_savepoint_is_never_broadcast_and_the_rest_are(own_topic):
+    from django.db import transaction
+
+    from orders.outbox.services import outbox_record, outbox_subscribe
+
+    heard = []
+    outbox_subscribe(own_topic, lambda event: heard.append(event.payload["n"]), live=True)
+
+    # When one transaction records three events, the second in a savepoint that rolls back
+    # and the third in one that is released
+    with transaction.atomic():
+        outbox_record(topic=own_topic, payload={"n": 1})
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbox_record(topic=own_topic, payload={"n": 2})
+            raise RuntimeError("this part is undone")
+        with transaction.atomic():
+            outbox_record(topic=own_topic, payload={"n": 3})
+
+    # Then the pages hear of the two that committed, once each, and both are published
+    assert heard == [1, 3]
+    recorded = OutboxEvent.objects.filter(topic=own_topic).order_by("id")
+    published = [(event.payload["n"], event.published_at is not None) for event in recorded]
+    assert published == [(1, True), (3, True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_left_by_a_crash_is_broadcast_by_the_sweep_in_its_publishing_transaction(own_topic):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.outbox.services import outbox_subscribe
+
+    heard = []
+    outbox_subscribe(own_topic, lambda event: heard.append((event.pk, _in_a_transaction())), live=True)
+    # An event whose process died before publishing it
+    event = OutboxEvent.objects.create(topic=own_topic, payload={"n": 1})
+    OutboxEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+
+    assert outbox_sweep() == 1
+    assert heard == [(event.pk, True)]
