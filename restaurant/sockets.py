@@ -335,6 +335,17 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     # ---- the protocol
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels closes stale database connections before every handler, a
+        # hop through the process's one sync thread. A live event reaches the
+        # database only through in_thread, which does that in the thread it
+        # uses, so for it the hop bought nothing, and a board frame for the 25
+        # boards of a daphne queued 25 hops in a row before reaching them.
+        if message["type"] == "live.event":
+            await self.live_event(message)
+            return
+        await super().dispatch(message)
+
     async def connect(self) -> None:
         user = self.scope["user"]
         ticket = socket_ticket_of(self.scope)
