@@ -75,6 +75,13 @@ def socket_for(
     return CheckedCommunicator(application, path, headers=headers)
 
 
+async def connected_snapshot(socket: WebsocketCommunicator) -> Any:
+    """Opens the socket (it must be let in) and returns the snapshot it is sent first."""
+    connected, _ = await socket.connect()
+    assert connected
+    return await socket.receive_json_from()
+
+
 def connects(communicator: WebsocketCommunicator) -> tuple[bool, object]:
     """Connects and hangs up: (True, the first message) or (False, the close code)."""
 

@@ -13,7 +13,7 @@ from orders.pricing import CartLine
 from tests.conftest import client_for
 from tests.kitchen.conftest import pay, place
 from tests.menu.test_admin import _run_item_action
-from tests.sockets import connects, socket_for, unreachable_channel_layer
+from tests.sockets import connected_snapshot, connects, socket_for, unreachable_channel_layer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
@@ -128,8 +128,7 @@ def test_a_board_that_missed_a_broadcast_gets_the_state_once_its_ping_waited_for
     communicator = socket_for(BOARD, user=actors.chef)
 
     async def run():
-        await communicator.connect()
-        snapshot = await communicator.receive_json_from()
+        snapshot = await connected_snapshot(communicator)
         # A payment whose broadcast this board never heard (sent while Redis was away).
         with unreachable_channel_layer():
             await database_sync_to_async(pay)(await database_sync_to_async(place)(small_menu))
@@ -159,8 +158,7 @@ def test_a_ping_behind_only_what_the_board_was_just_sent_gets_a_pong_not_the_sta
     communicator = socket_for(BOARD, user=actors.chef)
 
     async def run():
-        await communicator.connect()
-        snapshot = await communicator.receive_json_from()
+        snapshot = await connected_snapshot(communicator)
         await database_sync_to_async(pay)(await database_sync_to_async(place)(small_menu))
         tickets = await communicator.receive_json_from(timeout=5)
         # The ping was sent before the page applied the frame.

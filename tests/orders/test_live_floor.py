@@ -17,7 +17,7 @@ from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
 from tests.conftest import client_for
 from tests.restaurant.test_socket_access import _set_roles
-from tests.sockets import connects, socket_for, unreachable_channel_layer
+from tests.sockets import connected_snapshot, connects, socket_for, unreachable_channel_layer
 
 FLOOR = "/ws/floor/"
 HOSTILE = "<script>alert(1)</script>"
@@ -393,8 +393,7 @@ def test_a_floor_behind_gets_the_state_again_and_a_current_one_a_pong(
     floor = socket_for(FLOOR, user=actors.waiter)
 
     async def run():
-        await floor.connect()
-        snapshot = await floor.receive_json_from()
+        snapshot = await connected_snapshot(floor)
         # A change whose broadcast this page never saw (sent while Redis was away), then the page's ping.
         with unreachable_channel_layer():
             await database_sync_to_async(_online_order)(small_menu)

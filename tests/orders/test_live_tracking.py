@@ -11,7 +11,7 @@ from accounts.roles import Actor, Role
 from orders.models import Order, OrderStatus
 from orders.pricing import CartLine
 from orders.services import OrderDetails, order_place, order_transition
-from tests.sockets import connects, socket_for
+from tests.sockets import connected_snapshot, connects, socket_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
@@ -26,12 +26,6 @@ def _order(menu, owner=None) -> Order:
         actor=Actor.for_user(owner) if owner else Actor.guest(),
     )
     return order
-
-
-async def connected_snapshot(socket: WebsocketCommunicator) -> dict:
-    connected, _ = await socket.connect()
-    assert connected
-    return await socket.receive_json_from()
 
 
 def _socket(order: Order, *, user=None, origin: str = "http://testserver") -> WebsocketCommunicator:
