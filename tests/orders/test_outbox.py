@@ -345,3 +345,27 @@ def test_an_event_left_by_a_crash_is_broadcast_by_the_sweep_in_its_publishing_tr
 
     assert outbox_sweep() == 1
     assert heard == [(event.pk, True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_whose_every_consumer_has_run_is_marked_published_in_one_statement(own_topic):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.outbox.services import outbox_record, outbox_subscribe
+
+    # Given a topic whose only consumer is a broadcast (as an order placed, a ticket bumped)
+    heard = []
+    outbox_subscribe(own_topic, lambda event: heard.append(event.pk), live=True)
+
+    # When one is recorded and commits
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        event = outbox_record(topic=own_topic, payload={"n": 1})
+
+    # Then, once the broadcast went out, one UPDATE says so: no publishing transaction, no lock
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert heard == [event.pk]
+    assert statements[-1].startswith('UPDATE "orders_outboxevent"')
+    assert sum(statement == "BEGIN" for statement in statements) <= 1
+    assert not any("FOR UPDATE" in statement for statement in statements)
+    assert OutboxEvent.objects.get(pk=event.pk).published_at is not None
