@@ -30,8 +30,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.db import router
 
 if TYPE_CHECKING:
     from django.contrib.sessions.models import Session
@@ -90,6 +92,8 @@ class SessionStore(CachedDBStore):
         _session: dict[str, Any]
 
         def _get_session_from_db(self) -> Session | None: ...
+
+        def _get_session(self, no_load: bool = False) -> dict[str, Any]: ...
 
     def _cache_usable(self) -> bool:
         """False while the cache is resting after a failure, or while it still holds copies we missed."""
@@ -155,8 +159,27 @@ class SessionStore(CachedDBStore):
         return bool(super(CachedDBStore, self).exists(session_key))
 
     def save(self, must_create: bool = False) -> None:
-        super(CachedDBStore, self).save(must_create)
+        if must_create or self.session_key is None:
+            super(CachedDBStore, self).save(must_create)
+        else:
+            self._update_row()
         self._cache_write(self.cache_key, self._session, self.get_expiry_age())
+
+    def _update_row(self) -> None:
+        # Django's store saves a change as a forced update inside a transaction,
+        # so that the update's failure can be undone: BEGIN, UPDATE, COMMIT on
+        # every cart change of a rush. One UPDATE that may match no row needs
+        # no undoing, and its single statement is atomic by itself.
+        row = self.create_model_instance(self._get_session())
+        using = router.db_for_write(self.model, instance=row)
+        updated = (
+            self.model.objects.using(using)
+            .filter(session_key=row.session_key)
+            .update(session_data=row.session_data, expire_date=row.expire_date)
+        )
+        if not updated:
+            # Deleted meanwhile (signed out in another tab): what Django's store says then.
+            raise UpdateError
 
     def delete(self, session_key: str | None = None) -> None:
         super(CachedDBStore, self).delete(session_key)
