@@ -432,7 +432,10 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     async def _catch_up_to(self, seq: int) -> None:
         await asyncio.sleep(settings.SOCKET_CATCH_UP_SECONDS)
         if self.group_name is not None and (self.sent_seq is None or self.sent_seq < seq):
-            await self._send_snapshot()
+            try:
+                await self._send_snapshot()
+            except Exception:  # noqa: BLE001 - a task of its own: the next ping asks again
+                logger.warning("socket catch-up failed", extra={"route": socket_route(self.scope)})
 
     async def live_event(self, event: dict[str, Any]) -> None:
         # A broadcast already on its way when the socket lost its right is dropped.

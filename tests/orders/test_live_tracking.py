@@ -204,3 +204,30 @@ def test_a_guest_socket_whose_order_is_gone_is_closed_at_its_next_ping(small_men
         return answer
 
     assert async_to_sync(run)() == {"type": "websocket.close", "code": 4403}
+
+
+def test_a_catch_up_that_cannot_read_the_state_is_logged_and_the_next_ping_decides(
+    small_menu, settings, caplog
+):
+    settings.SOCKET_CATCH_UP_SECONDS = 0.2
+    order = _order(small_menu)
+    socket = _socket(order)
+
+    async def run():
+        snapshot = await connected_snapshot(socket)
+        # A change this page never heard, then the order is gone before the socket's wait ends
+        await database_sync_to_async(Order.objects.filter(pk=order.pk).update)(version=snapshot["seq"] + 1)
+        await socket.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        pong = await socket.receive_json_from(timeout=5)
+        await database_sync_to_async(Order.objects.filter(pk=order.pk).delete)()
+        nothing = await socket.receive_nothing(timeout=0.6)
+        await socket.send_json_to({"type": "ping", "seq": snapshot["seq"]})
+        closed = await socket.receive_output(timeout=5)
+        await socket.disconnect()
+        return pong, nothing, closed
+
+    pong, nothing, closed = async_to_sync(run)()
+
+    assert pong["type"] == "pong" and nothing is True
+    assert "socket catch-up failed" in caplog.messages
+    assert closed == {"type": "websocket.close", "code": 4403}
