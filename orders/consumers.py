@@ -35,8 +35,6 @@ class OrderTrackerConsumer(LiveStateConsumer):
         return Order.objects.values_list("version", flat=True).get(pk=self.order_id)  # type: ignore[misc]
 
     # A guest's page pings with the others of its process: one query for all their orders.
-    seqs_in_rounds = True
-
     def seq_key(self) -> Hashable:
         return self.order_id
 

@@ -322,10 +322,8 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
     def current_seq(self) -> int:
         raise NotImplementedError
 
-    # A kind whose anonymous sockets' seqs can be read together says so, and
-    # gives each socket's key and the read for many keys (SeqRounds).
-    seqs_in_rounds: ClassVar[bool] = False
-
+    # A kind that lets anonymous sockets in gives each one's key and the read of
+    # many keys' seqs at once: their pings are answered in rounds (SeqRounds).
     def seq_key(self) -> Hashable:
         raise NotImplementedError
 
@@ -418,13 +416,13 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     async def _answer_ping(self, *, client_seq: object, current: int) -> None:
         sent = self.sent_seq
-        # The client lacks nothing the socket has not sent it already.
-        on_its_way = isinstance(client_seq, int) and sent is not None and client_seq <= sent
-        if client_seq == current or (on_its_way and sent is not None and sent >= current):
+        if client_seq == current:
             await self.send_json({"type": "pong", "seq": current})
-        elif on_its_way:
+        elif isinstance(client_seq, int) and sent is not None and client_seq <= sent:
+            # The client lacks only what the socket has sent it already; what the
+            # socket itself lacks is most likely on its way to it.
             await self.send_json({"type": "pong", "seq": current})
-            if self.catch_up is None or self.catch_up.done():
+            if sent < current and (self.catch_up is None or self.catch_up.done()):
                 self.catch_up = asyncio.create_task(self._catch_up_to(current))
         else:
             await self._send_snapshot()
@@ -493,8 +491,6 @@ class LiveStateConsumer(AsyncWebsocketConsumer):
 
     async def _current_seq_in_round(self) -> int | None:
         kind = type(self)
-        if not kind.seqs_in_rounds:
-            return await in_thread(self.current_seq)()
         return await SeqRounds.for_loop(kind, kind.current_seqs).current(self.seq_key())
 
     def _reauthorized_seq(self) -> int | None:

@@ -104,8 +104,12 @@ class RecorderFallback:
     fallback: Callable[[OutboxEvent], None]
 
     def __call__(self, event: OutboxEvent) -> None:
-        if (event.pk, self.recorder) not in _recorded.succeeded:
+        if not self.done_here(event):
             self.fallback(event)
+
+    def done_here(self, event: OutboxEvent) -> bool:
+        """Whether this process saw the recorder do the work for this event."""
+        return (event.pk, self.recorder) in _recorded.succeeded
 
 
 def outbox_on_record(
@@ -228,7 +232,7 @@ def _after_commit(events: list[OutboxEvent]) -> None:
 
 def _broadcast_live(events: Sequence[OutboxEvent]) -> None:
     failed: set[int] = set()
-    for event, consumer in _in_rounds(events, live=True):
+    for event, consumer in _in_rounds(events, only_live=True):
         try:
             consumer(event)
         except Exception:  # noqa: BLE001 - the publishing transaction runs it again
@@ -263,15 +267,12 @@ def _publish_recorded() -> None:
 
 def _nothing_left(event: OutboxEvent, live_done: Collection[int]) -> bool:
     """Whether every consumer of this event has already done its work in this process."""
-    for consumer in _consumers.get(event.topic, ()):
-        if consumer in _live:
-            if event.pk not in live_done:
-                return False
-        elif not (
-            isinstance(consumer, RecorderFallback) and (event.pk, consumer.recorder) in _recorded.succeeded
-        ):
-            return False
-    return True
+    return all(
+        event.pk in live_done
+        if consumer in _live
+        else isinstance(consumer, RecorderFallback) and consumer.done_here(event)
+        for consumer in _consumers.get(event.topic, ())
+    )
 
 
 def _publish_now(event_id: int, *, live_done: Collection[int] = ()) -> None:
@@ -320,7 +321,7 @@ def outbox_publish_batch(*, event_ids: Sequence[int], live_done: Collection[int]
 
 
 def _in_rounds(
-    events: Sequence[OutboxEvent], *, live: bool | None = None, skip_live_of: Collection[int] = ()
+    events: Sequence[OutboxEvent], *, only_live: bool = False, skip_live_of: Collection[int] = ()
 ) -> list[tuple[OutboxEvent, Callable[[OutboxEvent], None]]]:
     """Every event's first consumer, then every event's second, and so on.
 
@@ -328,15 +329,15 @@ def _in_rounds(
     live pages subscribe first (a broadcast is what a waiting guest or cook
     is looking at): a payment's tracker frame and its board frame go out
     before the confirmation email is queued or a partner looked up.
-    `live`: only the live consumers (True). `skip_live_of`: events whose
+    `only_live`: the live consumers alone. `skip_live_of`: events whose
     live consumers are left out.
     """
     queues = [
         [
             (event, consumer)
             for consumer in _consumers.get(event.topic, [])
-            if (live is None or (consumer in _live) == live)
-            and not (consumer in _live and event.pk in skip_live_of)
+            if (consumer in _live and event.pk not in skip_live_of)
+            or (consumer not in _live and not only_live)
         ]
         for event in events
     ]
