@@ -6,6 +6,7 @@ the locale's symbol and separators, which hand-written formatting gets wrong.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
@@ -27,10 +28,14 @@ def decimal_to_minor(amount: Decimal, currency: str | None = None) -> int:
 
 
 def format_money(amount_minor: int, currency: str | None = None) -> str:
-    currency = currency or settings.BRIGADE_CURRENCY
-    return format_currency(
-        minor_to_decimal(amount_minor, currency), currency, locale=settings.BRIGADE_MONEY_LOCALE
-    )
+    return _formatted(amount_minor, currency or settings.BRIGADE_CURRENCY, settings.BRIGADE_MONEY_LOCALE)
+
+
+# A page shows the same few prices again and again (a menu, a cart, every
+# checkout's total), and babel takes about 0.1 ms to format one.
+@functools.lru_cache(maxsize=4096)
+def _formatted(amount_minor: int, currency: str, locale: str) -> str:
+    return format_currency(minor_to_decimal(amount_minor, currency), currency, locale=locale)
 
 
 def format_price_delta(amount_minor: int, currency: str | None = None) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -303,12 +304,19 @@ def _pickup_slots(quote: Quote, chosen: object) -> list[tuple[str, str, bool]]:
     A checkout offers up to two days of quarter-hours; the template's date
     filters cost a third of the page's time for them.
     """
+    zone = timezone.get_current_timezone()
     slots = []
     for offer in quote.open_slots:
-        value = offer.starts_at.isoformat()
-        local = timezone.localtime(offer.starts_at)
-        slots.append((value, f"{local:%a} {local.day} {local:%b}, {local:%H:%M}", value == chosen))
+        value, label = _slot_option(offer.starts_at, zone)
+        slots.append((value, label, value == chosen))
     return slots
+
+
+# Every checkout offers the same quarter-hours until they pass: each is formatted once.
+@functools.lru_cache(maxsize=1024)
+def _slot_option(starts_at: datetime, zone: tzinfo) -> tuple[str, str]:
+    local = timezone.localtime(starts_at, zone)
+    return starts_at.isoformat(), f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
