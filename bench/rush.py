@@ -2,9 +2,10 @@
 
     make bench-rush                                   # 20 customers for 60 s
     .venv/bin/python bench/rush.py --customers 50 --seconds 90
-    .venv/bin/python bench/rush.py --web-workers 4    # gunicorn with 4 sync workers
+    .venv/bin/python bench/rush.py --web-workers 2    # gunicorn with 2 sync workers
 
-The production set-up on one machine: gunicorn (2 workers, `--web-workers`) for the pages,
+The production set-up on one machine: gunicorn (two sync workers per core, as
+gunicorn.conf.py starts it; `--web-workers`) for the pages,
 one daphne for the sockets, one Celery worker (2 processes), this machine's
 PostgreSQL and Redis. The database `brigade_bench` is dropped and made
 again, and Redis database 5 is flushed (as bench/live_fanout.py does). The
@@ -169,7 +170,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds not counted at the start")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn's sync workers")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="gunicorn's sync workers (default two per core, as gunicorn.conf.py)",
+    )
     options = parser.parse_args()
 
     var_dir = Path(tempfile.mkdtemp(prefix="brigade-rush-"))
