@@ -5,7 +5,8 @@
 
 The same steps as bench/rush.py (menu, three item pages and their "add",
 cart, checkout page and form, the sandbox payment page and its approval,
-the order page), each a new visitor, but sent through Django's test client
+the order page) and the provider's signed webhook that pays the order,
+each a new visitor, but sent through Django's test client
 in this process, one at a time, with the production settings on this
 machine's PostgreSQL and Redis (database `brigade_bench_cpu`, dropped and
 made again; Redis database 6, flushed). Each step's figure is the median of
@@ -45,6 +46,7 @@ from bench.rush import CHECKOUT_TOKEN, CSRF, ITEM_ID, SANDBOX
 
 DATABASE = "brigade_bench_cpu"
 REDIS_DB = 6
+WEBHOOK = "/webhooks/payments/sandbox/"
 
 
 def _address(number: int) -> str:
@@ -96,6 +98,8 @@ def main() -> None:
         redis_db=REDIS_DB,
         var_dir=Path(tempfile.mkdtemp(prefix="brigade-rush-cpu-")),
         TRUSTED_PROXY_COUNT="1",
+        # The sandbox's own delivery finds nothing there; the run posts each event itself.
+        SANDBOX_WEBHOOK_URL="http://127.0.0.1:9/",
     )
     print(f"preparing {DATABASE}…", flush=True)
     prepare(env, database=DATABASE, redis_db=REDIS_DB, commands=DEMO)
@@ -114,6 +118,12 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from bench.rush import _simple_items
+    from orders.payments.base import PAYMENT_SUCCEEDED
+    from orders.payments.models import Payment
+    from orders.payments.sandbox import SIGNATURE_HEADER, sandbox_event_body, sandbox_sign
+
+    def amount(reference: str) -> int:
+        return Payment.objects.get(provider="sandbox", provider_ref=reference).amount_minor
 
     slugs = _simple_items()
     stock_for_the_rush()
@@ -181,6 +191,18 @@ def main() -> None:
         approval = {"csrfmiddlewaretoken": field(CSRF, page), "outcome": "approve"}
         approve = lambda pay_url=pay_url, approval=approval: client.post(pay_url, approval)  # noqa: E731
         approved = step("sandbox_post", number, approve, 302)
+        # What the sandbox's own thread would post to a server (here it finds none): the
+        # provider's signed event, whose paying transaction the web process runs too.
+        event = sandbox_event_body(
+            reference=reference.group(1),
+            event_type=PAYMENT_SUCCEEDED,
+            amount_minor=amount(reference.group(1)),
+        )
+        signature = {"headers": {SIGNATURE_HEADER: sandbox_sign(event)}}
+        deliver = lambda event=event, signature=signature: client.post(  # noqa: E731
+            WEBHOOK, event, content_type="application/json", **signature
+        )
+        step("webhook", number, deliver, 200)
         step("order", number, lambda approved=approved: client.get(approved["Location"]), 200)
 
     counted = options.orders - counted_from
