@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/rush_cpu.py                 # 60 orders, one after another
     .venv/bin/python bench/rush_cpu.py --orders 100 --profile checkout_post
+    .venv/bin/python bench/rush_cpu.py --show checkout_post webhook
 
 The same steps as bench/rush.py (menu, three item pages and their "add",
 cart, checkout page and form, the sandbox payment page and its approval,
@@ -14,7 +15,8 @@ the process's own CPU time (time.process_time), which another program on
 the machine slows far less than it slows a clock: the budget a rush must fit
 into the cores, not a latency. The first quarter of the orders is not
 counted (caches, connections). `--profile STEP…` prints the hottest
-functions of those steps.
+functions of those steps; `--show STEP…` the SQL statements and Redis
+commands of the counted request of each that asked the most.
 
 A median leaves out the rare request that a garbage collection of the
 older generations lands in, so the run also prints the mean CPU an order
@@ -60,10 +62,12 @@ class RedisCalls:
         import redis.client
 
         self.count = 0
+        self.commands: list[str] = []
         send = redis.client.Redis.execute_command
 
         def counted(client, *args, **kwargs):
             self.count += 1
+            self.commands.append(" ".join(str(part)[:60] for part in args[:2]))
             return send(client, *args, **kwargs)
 
         redis.client.Redis.execute_command = counted  # type: ignore[method-assign]
@@ -91,6 +95,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=60)
     parser.add_argument("--profile", nargs="*", default=[], metavar="STEP")
+    parser.add_argument(
+        "--show",
+        nargs="*",
+        default=[],
+        metavar="STEP",
+        help="print the SQL and Redis commands of one such request",
+    )
     options = parser.parse_args()
 
     env = bench_env(
@@ -134,6 +145,7 @@ def main() -> None:
     collector = Collector()
     redis_calls = RedisCalls()
     round_trips: dict[str, list[int]] = defaultdict(list)
+    shown: dict[str, tuple[list[str], list[str]]] = {}
     # One client for all: Django builds its middleware once per handler, as a server process does.
     client = Client(enforce_csrf_checks=True, HTTP_HOST="127.0.0.1")
 
@@ -141,6 +153,7 @@ def main() -> None:
         profiling = name in options.profile and number >= counted_from
         collector.counting = number >= counted_from
         trips_before = redis_calls.count
+        del redis_calls.commands[:]
         with CaptureQueriesContext(connection) as captured:
             started = time.process_time()
             if profiling:
@@ -155,6 +168,11 @@ def main() -> None:
             cpu[name].append(took)
             queries[name].append(len(captured))
             round_trips[name].append(redis_calls.count - trips_before)
+            if name in options.show and len(captured) >= len(shown.get(name, ((), ()))[0]):
+                shown[name] = (
+                    [query["sql"] for query in captured.captured_queries],
+                    list(redis_calls.commands),
+                )
         return answer
 
     def field(pattern: re.Pattern[str], answer) -> str:
@@ -225,6 +243,12 @@ def main() -> None:
         + ", ".join(f"generation {g}: {n / counted:.2f}" for g, n in enumerate(collector.runs))
         + " collections an order"
     )
+    for name, (sql, commands) in shown.items():
+        print(f"\n---- {name}: {len(sql)} queries, {len(commands)} Redis commands")
+        for statement in sql:
+            print(f"  sql   {statement[:200]}")
+        for command in commands:
+            print(f"  redis {command}")
     for name in options.profile:
         text = io.StringIO()
         pstats.Stats(profiles[name], stream=text).sort_stats("cumulative").print_stats(40)
