@@ -10,6 +10,7 @@ only doors (the pages, the floor, the admin, the API) import this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -104,12 +105,14 @@ def order_checkout(
     """
     # A table's round is paid with its bill, later: the provider being down
     # must not keep the waiter's order from the kitchen.
-    if not taken_for_a_table(details=details, actor=actor) and not payments_available():
+    for_table = taken_for_a_table(details=details, actor=actor)
+    if not for_table and not payments_available():
         raise PaymentsUnavailable(PAYMENTS_DOWN)
     _unpaid_orders_check(actor=actor, visitor_order_ids=visitor_order_ids, idempotency_key=idempotency_key)
     # One transaction: a table's order staff take is on its tab, and at the
-    # kitchen, or it is not made at all.
-    with transaction.atomic():
+    # kitchen, or it is not made at all. An order paid online has no tab: its
+    # placement is the transaction, with no savepoint inside an outer one.
+    with transaction.atomic() if for_table else nullcontext():
         order, created = order_place(
             lines=lines,
             details=details,
@@ -119,7 +122,7 @@ def order_checkout(
             specials_allowed=specials_allowed,
             coupon_code=coupon_code,
         )
-        tab = tab_round_add(order=order, actor=actor) if created and order.placed_by_id is not None else None
+        tab = tab_round_add(order=order, actor=actor) if created and for_table else None
     order_url = order.get_absolute_url()
     if not created:
         return CheckoutResult(order, CheckoutStep.ALREADY_PLACED, order_url, keep_cart=True)
