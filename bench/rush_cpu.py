@@ -18,6 +18,11 @@ counted (caches, connections). `--profile STEP…` prints the hottest
 functions of those steps; `--show STEP…` the SQL statements and Redis
 commands of the counted request of each that asked the most.
 
+The PostgreSQL line is the CPU every PostgreSQL process on the machine
+spent over the counted orders, per order (the machine's clock ticks, so
+only a run's total is worth reading): the database's side of the same
+statements.
+
 A median leaves out the rare request that a garbage collection of the
 older generations lands in, so the run also prints the mean CPU an order
 (every counted request, those included) and the collector's own share.
@@ -71,6 +76,21 @@ class RedisCalls:
             return send(client, *args, **kwargs)
 
         redis.client.Redis.execute_command = counted  # type: ignore[method-assign]
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine so far (its backends, their children)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition(") ")
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Collector:
@@ -182,7 +202,10 @@ def main() -> None:
         return found.group(1)
 
     rng = random.Random(1)
+    postgres_from = 0.0
     for number in range(options.orders):
+        if number == counted_from:
+            postgres_from = postgres_cpu()
         client.cookies.clear()
         # The visitor's own address, as the proxy in front reports it.
         client.defaults["HTTP_X_FORWARDED_FOR"] = _address(number)
@@ -223,6 +246,7 @@ def main() -> None:
         step("webhook", number, deliver, 200)
         step("order", number, lambda approved=approved: client.get(approved["Location"]), 200)
 
+    postgres = (postgres_cpu() - postgres_from) * 1000
     counted = options.orders - counted_from
     print(f"\n{counted} orders counted · median CPU of the web process per step\n")
     print(f"{'step':<14} {'per request':>12} {'queries':>8} {'redis':>6} {'per order':>10}")
@@ -238,6 +262,8 @@ def main() -> None:
     print(f"{'an order':<14} {'':>12} {'':>8} {'':>6} {total:>7.1f} ms")
     mean = sum(sum(values) for values in cpu.values()) * 1000 / counted
     print(f"{'mean an order':<14} {'':>12} {'':>8} {'':>6} {mean:>7.1f} ms  (every counted request)")
+    label = "PostgreSQL"
+    print(f"{label:<14} {'':>12} {'':>8} {'':>6} {postgres / counted:>7.1f} ms  (its processes, an order)")
     print(
         f"the collector: {collector.seconds * 1000 / counted:.1f} ms an order, "
         + ", ".join(f"generation {g}: {n / counted:.2f}" for g, n in enumerate(collector.runs))
