@@ -151,6 +151,16 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        # Parameters sent apart from the statement, and a statement a connection
+        # has run five times prepared on it: PostgreSQL then parses and plans each
+        # of an order's repeated statements once per connection, not on every
+        # run, which took a quarter to a third of its CPU an order off a rush
+        # (docs/BENCHMARKS.md). Off behind a pooler in transaction mode that
+        # cannot keep prepared statements across clients (PgBouncer before 1.21,
+        # or without max_prepared_statements).
+        # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

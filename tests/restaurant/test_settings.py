@@ -77,6 +77,7 @@ django.setup()
 layer = settings.CHANNEL_LAYERS["default"]
 print(json.dumps({
     "database": settings.DATABASES["default"]["ENGINE"],
+    "database_options": settings.DATABASES["default"].get("OPTIONS", {}),
     "cache": settings.CACHES["default"]["BACKEND"],
     "channel_layer": layer["BACKEND"],
     "channel_hosts": layer.get("CONFIG", {}).get("hosts"),
@@ -218,6 +219,20 @@ def test_database_and_redis_urls_switch_every_integration_to_its_server(tmp_path
     assert chosen["cache"] == "django_redis.cache.RedisCache"
     assert chosen["channel_layer"] == "restaurant.channel_layer.HealingPubSubChannelLayer"
     assert chosen["eager"] is False
+    # and PostgreSQL binds parameters itself and prepares what a connection runs often
+    assert chosen["database_options"] == {"server_side_binding": True, "prepare_threshold": 5}
+
+
+def test_prepared_statements_can_be_switched_off_for_a_transaction_pooler(tmp_path: Path) -> None:
+    # Given PostgreSQL behind a pooler that cannot keep prepared statements
+    env = clean_env(tmp_path, DATABASE_URL="postgres://u@127.0.0.1:6432/x", DATABASE_PREPARED_STATEMENTS="0")
+
+    # When Django starts
+    chosen = integrations(env)
+
+    # Then parameters are bound in the client and nothing is prepared
+    assert chosen["database"] == "django.db.backends.postgresql"
+    assert chosen["database_options"] == {}
 
 
 def test_the_core_channel_layer_can_be_chosen_and_gets_a_sized_capacity(tmp_path: Path) -> None:
