@@ -83,7 +83,9 @@ def open_page(browser: Browser) -> Iterator[Callable[..., tuple[Page, list[str]]
 
     def _open(viewport: dict[str, int] = DESKTOP) -> tuple[Page, list[str]]:
         context = browser.new_context(viewport=viewport, locale="en-IE")
-        context.set_default_timeout(10_000)
+        # A bound on waiting, not a speed target: on a loaded two-core machine an
+        # admin page and its dozen static files took longer than 10 s to go quiet.
+        context.set_default_timeout(30_000)
         contexts.append(context)
         page = context.new_page()
         broken: list[str] = []
