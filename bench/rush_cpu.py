@@ -66,12 +66,11 @@ class RedisCalls:
     def __init__(self) -> None:
         import redis.client
 
-        self.count = 0
+        # This step's commands: emptied before each step, counted after it.
         self.commands: list[str] = []
         send = redis.client.Redis.execute_command
 
         def counted(client, *args, **kwargs):
-            self.count += 1
             self.commands.append(" ".join(str(part)[:60] for part in args[:2]))
             return send(client, *args, **kwargs)
 
@@ -172,7 +171,6 @@ def main() -> None:
     def step(name: str, number: int, send, expected: int):
         profiling = name in options.profile and number >= counted_from
         collector.counting = number >= counted_from
-        trips_before = redis_calls.count
         del redis_calls.commands[:]
         with CaptureQueriesContext(connection) as captured:
             started = time.process_time()
@@ -187,7 +185,7 @@ def main() -> None:
         if number >= counted_from:
             cpu[name].append(took)
             queries[name].append(len(captured))
-            round_trips[name].append(redis_calls.count - trips_before)
+            round_trips[name].append(len(redis_calls.commands))
             if name in options.show and len(captured) >= len(shown.get(name, ((), ()))[0]):
                 shown[name] = (
                     [query["sql"] for query in captured.captured_queries],

@@ -160,7 +160,8 @@ if DATABASE_URL:
         # cannot keep prepared statements across clients (PgBouncer before 1.21,
         # or without max_prepared_statements).
         # https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
-        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+        # Added to what the URL's query asked for (sslmode and the like), not in its place.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
